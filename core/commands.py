@@ -1,0 +1,45 @@
+"""The command set every platform speaks: names, usage and one example each.
+
+Used by /help, by Telegram's setMyCommands menu and by Discord's command descriptions, so that
+all three always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # without the slash
+    usage: str  # full usage line
+    description: str  # ≤ 100 characters (Discord's limit), ≤ 256 (Telegram's)
+    example: str
+    chat_wide: bool = False  # changes a setting of the whole chat: admins only in groups
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("liq", "/liq SYMBOL [WINDOW%]", "Liquidation map: imbalance, key zones, chart",
+                "/liq BTC 10"),
+    CommandSpec("watch", "/watch SYMBOL...", "Add symbols to your watchlist (with a breakout alert)",
+                "/watch BTC ETH"),
+    CommandSpec("unwatch", "/unwatch SYMBOL...", "Remove symbols from your watchlist",
+                "/unwatch ETH"),
+    CommandSpec("watchlist", "/watchlist", "Your symbols with their ratio and nearest zones",
+                "/watchlist"),
+    CommandSpec("alert", "/alert SYMBOL breakout|near PCT|ratio R|above PRICE|below PRICE",
+                "Set an alert: breakout, near a zone, ratio, or a price level",
+                "/alert BTC near 1.5"),
+    CommandSpec("alerts", "/alerts", "List your alerts with their ids", "/alerts"),
+    CommandSpec("delalert", "/delalert ID", "Delete one alert by its id", "/delalert 3"),
+    CommandSpec("mute", "/mute DURATION", "Hold alerts for a while, then get one digest",
+                "/mute 2h"),
+    CommandSpec("unmute", "/unmute", "Deliver held alerts now and resume", "/unmute"),
+    CommandSpec("summary", "/summary SYMBOL... every 4h | daily HH:MM [TZ] | off",
+                "Scheduled summaries for this chat", "/summary BTC ETH daily 08:00 Europe/Berlin",
+                chat_wide=True),
+    CommandSpec("help", "/help", "What the bot does and every command", "/help"),
+)
+
+BY_NAME = {spec.name: spec for spec in COMMANDS}
+ALIASES = {"start": "help", "menu": "help", "dellalert": "delalert", "unalert": "delalert"}

@@ -1,0 +1,54 @@
+"""Errors liqwatch raises on purpose. Each carries a one-line message fit to show a user."""
+
+from __future__ import annotations
+
+
+class LiqwatchError(Exception):
+    """Base class: `str(error)` is a short sentence safe to show in a chat or on stderr."""
+
+
+class ConfigError(LiqwatchError):
+    """The configuration file or environment is wrong (names the key and the file)."""
+
+
+class UsageError(LiqwatchError):
+    """A user typed a command wrong; the message includes the right usage."""
+
+
+class UnknownSymbol(LiqwatchError):
+    """The exchange does not list this symbol."""
+
+    def __init__(self, symbol: str):
+        super().__init__(f"Unknown symbol: {symbol}. Try BTC, ETH or SOL.")
+        self.symbol = symbol
+
+
+class SourceError(LiqwatchError):
+    """A data source failed (network, HTTP status, bad payload, plan, key, rate limit)."""
+
+
+class SourceUnavailable(SourceError):
+    """Temporary: timeouts, 5xx, 429 after the retries. Worth retrying later."""
+
+
+class SourceRejected(SourceError):
+    """Permanent for this request: wrong key, plan too low, bad parameters."""
+
+
+class DataError(LiqwatchError):
+    """The data cannot be analysed (e.g. no price)."""
+
+
+# ---- delivery: raised by a platform Sender --------------------------------------------------
+
+
+class DeliveryRetryAfter(Exception):
+    """The platform asked us to wait `seconds` before sending again (HTTP 429)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"retry after {seconds:g}s")
+        self.seconds = float(seconds)
+
+
+class ChatUnreachable(Exception):
+    """The chat blocked the bot, removed it, or no longer exists: stop sending to it."""

@@ -1,0 +1,20 @@
+"""Shared test setup: never reach a real host, never use a display."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """Tests talk to servers on 127.0.0.1 only; no proxy may intercept that, no secret leaks in."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("COINGLASS_API_KEY", "TELEGRAM_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
