@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
-from .model import ChatRef, Message, Snapshot
+from .model import Candle, ChatRef, Message, Snapshot
 
 
 class Source(Protocol):
@@ -13,6 +14,10 @@ class Source(Protocol):
     name: str
 
     async def snapshot(self, symbol: str) -> Snapshot: ...
+
+    async def candles(self, symbol: str, since: datetime, interval: str = "1m") -> list[Candle]:
+        """Candles from the one holding `since` up to now: alerts read their high/low."""
+        ...
 
     async def aclose(self) -> None: ...
 

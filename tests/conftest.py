@@ -18,3 +18,6 @@ def _loopback_only(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     for var in ("COINGLASS_API_KEY", "TELEGRAM_TOKEN", "DISCORD_TOKEN"):
         monkeypatch.delenv(var, raising=False)
+
+
+from tests.fakes.exchange import exchange_fixture  # noqa: E402,F401  (the `exchange` fixture)

@@ -1,0 +1,1 @@
+"""Loopback fakes of the outside world (exchanges, chat platforms) for tests and benchmarks."""

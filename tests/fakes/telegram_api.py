@@ -1,0 +1,417 @@
+"""A fake Telegram Bot API server on 127.0.0.1 (aiohttp), for adapter tests and benchmarks.
+
+It answers the methods the adapter uses, records every call with its parameters, lets a test push
+updates (the getUpdates long poll returns as soon as one is queued), can fail the next N calls of a
+method (429 with `retry_after`, 403 blocked, 400 chat not found) and can enforce a global message
+rate (a token bucket holding one second of messages, answering 429 past it), as Telegram does.
+
+Tests wait on what the server saw (`await fake.wait_for("sendMessage", count=2)`), never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+# Values PTB sends JSON-encoded in form fields; everything else stays the string it was.
+_JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "media", "scope"}
+_INT_FIELDS = {"chat_id", "message_id", "message_thread_id", "user_id", "offset", "limit"}
+_SENDING = {"sendMessage", "sendPhoto", "editMessageText", "editMessageMedia"}
+
+BOT_ID = 777000111
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the fake received."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes]
+    at: float  # time.monotonic() when it arrived
+    status: int  # HTTP status the fake answered
+
+
+@dataclass
+class _Fault:
+    method: str
+    remaining: int
+    status: int
+    description: str
+    retry_after: int | None
+    chat_id: int | None
+
+
+@dataclass
+class _TokenBucket:
+    """`rate` messages per second with a burst of one second's worth."""
+
+    rate: float
+    tokens: float = field(init=False)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.rate
+
+    def take(self) -> float:
+        """0 if a message may pass now, else the seconds until it could."""
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class FakeTelegramAPI:
+    """Start with `await fake.start()`; point the bot at `fake.api_base_url`."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-token-abcdefghijklmnop",
+        username: str = "liqwatch_test_bot",
+        global_rate: float | None = None,
+    ):
+        self.token = token
+        self.username = username
+        self.calls: list[ApiCall] = []
+        self.count_429 = 0
+        self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
+        self.default_member_status = "member"
+        self.chat_types: dict[int, str] = {}  # chat id -> "channel" etc. (default by sign)
+        self._bucket = _TokenBucket(global_rate) if global_rate else None
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._faults: list[_Fault] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        # handler_cancellation: a pending long poll ends when the server stops.
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.api_base_url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # ---- what a test controls ----------------------------------------------------------------
+
+    async def push(self, update: dict[str, Any]) -> int:
+        """Queue one update (without update_id); the pending long poll returns it at once."""
+        update = {"update_id": next(self._update_ids), **update}
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+        return update["update_id"]
+
+    def fail_next(
+        self,
+        method: str,
+        count: int = 1,
+        status: int = 429,
+        retry_after: int | None = 1,
+        description: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `method` (to `chat_id` if given) with an error."""
+        default = {
+            429: f"Too Many Requests: retry after {retry_after}",
+            403: "Forbidden: bot was blocked by the user",
+            400: "Bad Request: chat not found",
+        }.get(status, "Internal Server Error")
+        self._faults.append(
+            _Fault(method, count, status, description or default, retry_after, chat_id)
+        )
+
+    def calls_to(self, method: str, ok_only: bool = True) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        where: Callable[[ApiCall], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> list[ApiCall]:
+        """Wait until `count` successful calls of `method` (matching `where`) were recorded."""
+
+        def matching() -> list[ApiCall]:
+            return [c for c in self.calls_to(method) if where is None or where(c)]
+
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(matching()) >= count), timeout
+            )
+        return matching()
+
+    # ---- update builders (plain dicts, as Telegram sends them) ----------------------------
+
+    def _chat(self, chat_id: int, title: str = "Test group") -> dict[str, Any]:
+        kind = self.chat_types.get(chat_id) or ("private" if chat_id > 0 else "supergroup")
+        chat: dict[str, Any] = {"id": chat_id, "type": kind}
+        if kind == "private":
+            chat["first_name"] = "Trader"
+        else:
+            chat["title"] = title
+        return chat
+
+    @staticmethod
+    def user(user_id: int, name: str = "Trader") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": name}
+
+    def message(
+        self, chat_id: int, user_id: int, text: str, thread_id: int | None = None
+    ) -> dict[str, Any]:
+        """A `message` update; commands get their bot_command entity like Telegram's."""
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self.user(user_id),
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if thread_id is not None:
+            msg["message_thread_id"] = thread_id
+            msg["is_topic_message"] = True
+        return {"message": msg}
+
+    def channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
+        self.chat_types[chat_id] = "channel"
+        update = self.message(chat_id, 0, text)["message"]
+        del update["from"]
+        update["sender_chat"] = self._chat(chat_id)
+        return {"channel_post": update}
+
+    def callback(
+        self, chat_id: int, user_id: int, data: str, on_message: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A button press on `on_message` (a message dict the bot sent, e.g. from a call)."""
+        return {
+            "callback_query": {
+                "id": str(next(self._message_ids)),
+                "from": self.user(user_id),
+                "chat_instance": str(chat_id),
+                "data": data,
+                "message": on_message,
+            }
+        }
+
+    def my_chat_member(self, chat_id: int, user_id: int, old: str, new: str) -> dict[str, Any]:
+        return {
+            "my_chat_member": {
+                "chat": self._chat(chat_id),
+                "from": self.user(user_id),
+                "date": int(time.time()),
+                "old_chat_member": self._member(old, BOT_ID, bot=True),
+                "new_chat_member": self._member(new, BOT_ID, bot=True),
+            }
+        }
+
+    def _member(self, status: str, user_id: int, bot: bool = False) -> dict[str, Any]:
+        user = {"id": user_id, "is_bot": bot, "first_name": self.username if bot else "Trader"}
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            flags = (
+                "can_be_edited is_anonymous can_manage_chat can_delete_messages "
+                "can_manage_video_chats can_restrict_members can_promote_members can_change_info "
+                "can_invite_users can_post_stories can_edit_stories can_delete_stories"
+            ).split()
+            member.update({flag: flag == "can_manage_chat" for flag in flags})
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
+
+    # ---- the HTTP side -------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, files = await self._read(request)
+        if request.match_info["token"] != self.token:
+            return self._answer(method, params, files, 401, {"description": "Unauthorized"})
+        fault = self._take_fault(method, params)
+        if fault:
+            body: dict[str, Any] = {"description": fault.description}
+            if fault.status == 429:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return self._answer(method, params, files, fault.status, body)
+        if self._bucket and method in _SENDING:
+            wait = self._bucket.take()
+            if wait:
+                retry = max(1, math.ceil(wait))
+                body = {"description": f"Too Many Requests: retry after {retry}"}
+                body["parameters"] = {"retry_after": retry}
+                return self._answer(method, params, files, 429, body)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            body = {"description": "Not Found: method not found"}
+            return self._answer(method, params, files, 404, body)
+        result = await handler(params, files)
+        return self._answer(method, params, files, 200, {"result": result})
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        if request.method == "POST":
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+                else:
+                    params[key] = _decode(key, str(value))
+        for key, value in request.query.items():
+            params[key] = _decode(key, value)
+        return params, files
+
+    def _answer(
+        self, method: str, params: dict, files: dict, status: int, body: dict[str, Any]
+    ) -> web.Response:
+        self.calls.append(ApiCall(method, params, files, time.monotonic(), status))
+        if status == 429:
+            self.count_429 += 1
+        body = {"ok": status == 200, **body}
+        if status != 200:
+            body["error_code"] = status
+        # Wake waiters without blocking the response (wait_for holds the condition briefly).
+        asyncio.get_running_loop().create_task(self._notify())
+        return web.json_response(body, status=status)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method != method or fault.remaining <= 0:
+                continue
+            if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
+                continue
+            fault.remaining -= 1
+            return fault
+        return None
+
+    def _sent(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = params["chat_id"]
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id)
+            if isinstance(chat_id, int)
+            else {"id": -1, "type": "channel"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": self.username},
+            **content,
+        }
+        if "reply_markup" in params:
+            msg["reply_markup"] = params["reply_markup"]
+        if "message_thread_id" in params:
+            msg["message_thread_id"] = params["message_thread_id"]
+        return msg
+
+    # ---- methods -------------------------------------------------------------------------
+
+    async def _m_getMe(self, params: dict, files: dict) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "liqwatch",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_getUpdates(self, params: dict, files: dict) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            # Updates below the offset were confirmed by the client: forget them.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout > 0:
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: self._updates), timeout)
+                except TimeoutError:
+                    pass
+            return list(self._updates[: int(params.get("limit") or 100)])
+
+    async def _m_sendMessage(self, params: dict, files: dict) -> dict[str, Any]:
+        return self._sent(params, text=params.get("text", ""))
+
+    async def _m_sendPhoto(self, params: dict, files: dict) -> dict[str, Any]:
+        photo = [{"file_id": "photo1", "file_unique_id": "u1", "width": 800, "height": 600}]
+        return self._sent(params, photo=photo, caption=params.get("caption", ""))
+
+    async def _m_editMessageText(self, params: dict, files: dict) -> dict[str, Any]:
+        msg = self._sent(params, text=params.get("text", ""))
+        msg["message_id"] = params["message_id"]
+        return msg
+
+    async def _m_editMessageMedia(self, params: dict, files: dict) -> dict[str, Any]:
+        media = params.get("media") or {}
+        photo = [{"file_id": "photo2", "file_unique_id": "u2", "width": 800, "height": 600}]
+        msg = self._sent(params, photo=photo, caption=media.get("caption", ""))
+        msg["message_id"] = params["message_id"]
+        return msg
+
+    async def _m_editMessageReplyMarkup(self, params: dict, files: dict) -> dict[str, Any]:
+        msg = self._sent(params, text="")
+        msg["message_id"] = params["message_id"]
+        return msg
+
+    async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_getChatMember(self, params: dict, files: dict) -> dict[str, Any]:
+        key = (params["chat_id"], params["user_id"])
+        status = self.member_status.get(key, self.default_member_status)
+        return self._member(status, params["user_id"])
+
+    async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
+        return True
+
+
+def _decode(key: str, value: str) -> Any:
+    if key in _JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if key in _INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
