@@ -86,3 +86,12 @@ def duration(delta: timedelta) -> str:
     if minutes or not parts:
         parts.append(f"{minutes}m")
     return " ".join(parts)
+
+
+def price_precise(value: float | None) -> str:
+    """The current price to the cent, as market notes quote it: `$90,131.71`, `$0.1234`."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if abs(value) >= 100:
+        return f"${value:,.2f}"
+    return price(value)
