@@ -39,6 +39,10 @@ class DataError(LiqwatchError):
     """The data cannot be analysed (e.g. no price)."""
 
 
+class StoreError(LiqwatchError):
+    """The database cannot be opened or used (not a liqwatch database, newer schema, bad value)."""
+
+
 # ---- delivery: raised by a platform Sender --------------------------------------------------
 
 

@@ -1,0 +1,31 @@
+"""The SQLite store (sqlite-utils over sqlite3, WAL): chats, watchlists, rules, summaries, outbox.
+
+Calls are quick and synchronous, made from the one asyncio thread. All SQL is parameterised;
+values go in and come out as core.model dataclasses and plain types. See schema.py for the tables
+and their migrations.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .base import Clock, connect
+from .outbox import OutboxItem, OutboxStore
+from .schema import LATEST_VERSION
+
+__all__ = ["LATEST_VERSION", "OutboxItem", "Store"]
+
+
+class Store(OutboxStore):
+    """The one handle on the database. Open with `Store.open(path)`; `close()` when done."""
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], clock: Clock | None = None) -> Store:
+        """Open (creating if needed) and upgrade the database in place to the current schema."""
+        return cls(connect(path), os.fspath(path), clock)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

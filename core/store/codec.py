@@ -1,0 +1,77 @@
+"""Conversions between core.model values and what the database holds.
+
+Times are stored as ISO-8601 UTC text with microseconds, so text comparison in SQL is time order.
+Messages are stored as JSON (everything but the image) plus a BLOB column for the PNG, and come
+back equal to what went in: tuples stay tuples, Sections and Buttons stay dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import StoreError
+from ..model import Button, Message, Section
+
+
+def db_time(when: datetime | None) -> str | None:
+    """UTC text for the database. A naive datetime is taken as UTC (core's convention)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def py_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def message_json(message: Message) -> str:
+    """The message without its image, as JSON text."""
+    if not isinstance(message, Message):
+        raise StoreError(f"Only Message values can be queued, not {type(message).__name__}.")
+    return json.dumps(
+        {
+            "title": message.title,
+            "lines": list(message.lines),
+            "sections": [{"name": s.name, "lines": list(s.lines)} for s in message.sections],
+            "footer": message.footer,
+            "buttons": [
+                {"label": b.label, "action": b.action, "args": list(b.args)}
+                for b in message.buttons
+            ],
+            "kind": message.kind,
+        },
+        ensure_ascii=False,
+    )
+
+
+def message_from_db(payload: str, image: bytes | None) -> Message:
+    data = json.loads(payload)
+    return Message(
+        title=data["title"],
+        lines=tuple(data["lines"]),
+        sections=tuple(Section(s["name"], tuple(s["lines"])) for s in data["sections"]),
+        footer=data["footer"],
+        image=None if image is None else bytes(image),
+        buttons=tuple(Button(b["label"], b["action"], tuple(b["args"])) for b in data["buttons"]),
+        kind=data["kind"],
+    )
+
+
+def finite_json(values: dict[str, Any]) -> str:
+    """JSON of a {symbol: value} map; non-finite numbers (at any depth) become null."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(dict(values)))

@@ -1,0 +1,85 @@
+"""The database schema as an ordered list of migrations.
+
+Migration N (1-based) takes a database at version N-1 to version N. `Store.open` applies the
+missing ones in order, each in its own transaction together with the version bump, so an older
+database upgrades in place and a crash mid-upgrade leaves the previous version intact.
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+# v1: the first release: chats, watchlists, rules with the engine's state, and the outbox.
+V1 = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "INSERT INTO schema_version (version) VALUES (0)",
+    """CREATE TABLE chats (
+        key INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'private' CHECK (kind IN ('private', 'group', 'channel')),
+        thread_id TEXT,
+        user_id TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    )""",
+    # NULL thread ids would never collide in a plain UNIQUE constraint: index the coalesced value.
+    "CREATE UNIQUE INDEX chats_address ON chats (platform, chat_id, ifnull(thread_id, ''))",
+    """CREATE TABLE watchlist (
+        chat_key INTEGER NOT NULL REFERENCES chats (key) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        UNIQUE (chat_key, user_id, symbol)
+    )""",
+    """CREATE TABLE rules (
+        id INTEGER PRIMARY KEY,
+        chat_key INTEGER NOT NULL REFERENCES chats (key) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value REAL,
+        created_at TEXT NOT NULL,
+        state_json TEXT
+    )""",
+    """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        chat_key INTEGER NOT NULL REFERENCES chats (key) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        image BLOB,
+        dedup_key TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT
+    )""",
+    "CREATE INDEX outbox_pending ON outbox (due_at) WHERE sent_at IS NULL",
+)
+
+# v2: muting (held messages), snooze/pause, delivery errors, DM fallback, time zones, summaries.
+V2 = (
+    "ALTER TABLE chats ADD COLUMN fallback_chat_id TEXT",
+    "ALTER TABLE chats ADD COLUMN tz TEXT NOT NULL DEFAULT 'UTC'",
+    "ALTER TABLE chats ADD COLUMN muted_until TEXT",
+    "ALTER TABLE rules ADD COLUMN snoozed_until TEXT",
+    "ALTER TABLE rules ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX rules_owner ON rules (chat_key, user_id)",
+    "ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+    "CREATE INDEX outbox_by_chat ON outbox (chat_key, id) WHERE sent_at IS NULL",
+    """CREATE TABLE summaries (
+        id INTEGER PRIMARY KEY,
+        chat_key INTEGER NOT NULL UNIQUE REFERENCES chats (key) ON DELETE CASCADE,
+        symbols TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        tz TEXT NOT NULL DEFAULT 'UTC',
+        last_run_at TEXT,
+        last_ratios TEXT NOT NULL DEFAULT '{}',
+        last_prices TEXT NOT NULL DEFAULT '{}'
+    )""",
+)
+
+# v3: what a summary showed per symbol (ratio, price, key levels), to say what moved since then.
+V3 = ("ALTER TABLE summaries ADD COLUMN last_state TEXT NOT NULL DEFAULT '{}'",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
+LATEST_VERSION = len(MIGRATIONS)
