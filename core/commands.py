@@ -19,25 +19,43 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("liq", "/liq SYMBOL [WINDOW%]", "Liquidation map: imbalance, key zones, chart",
-                "/liq BTC 10"),
-    CommandSpec("watch", "/watch SYMBOL...", "Add symbols to your watchlist (with a breakout alert)",
-                "/watch BTC ETH"),
-    CommandSpec("unwatch", "/unwatch SYMBOL...", "Remove symbols from your watchlist",
-                "/unwatch ETH"),
-    CommandSpec("watchlist", "/watchlist", "Your symbols with their ratio and nearest zones",
-                "/watchlist"),
-    CommandSpec("alert", "/alert SYMBOL breakout|near PCT|ratio R|above PRICE|below PRICE",
-                "Set an alert: breakout, near a zone, ratio, or a price level",
-                "/alert BTC near 1.5"),
+    CommandSpec(
+        "liq",
+        "/liq SYMBOL [WINDOW%]",
+        "Liquidation map: imbalance, key zones, chart",
+        "/liq BTC 10",
+    ),
+    CommandSpec(
+        "watch",
+        "/watch SYMBOL...",
+        "Add symbols to your watchlist (with a breakout alert)",
+        "/watch BTC ETH",
+    ),
+    CommandSpec(
+        "unwatch", "/unwatch SYMBOL...", "Remove symbols from your watchlist", "/unwatch ETH"
+    ),
+    CommandSpec(
+        "watchlist", "/watchlist", "Your symbols with their ratio and nearest zones", "/watchlist"
+    ),
+    CommandSpec(
+        "alert",
+        "/alert SYMBOL breakout|near PCT|ratio R|above PRICE|below PRICE",
+        "Set an alert: breakout, near a zone, ratio, or a price level",
+        "/alert BTC near 1.5",
+    ),
     CommandSpec("alerts", "/alerts", "List your alerts with their ids", "/alerts"),
     CommandSpec("delalert", "/delalert ID", "Delete one alert by its id", "/delalert 3"),
-    CommandSpec("mute", "/mute DURATION", "Hold alerts for a while, then get one digest",
-                "/mute 2h"),
+    CommandSpec(
+        "mute", "/mute DURATION", "Hold alerts for a while, then get one digest", "/mute 2h"
+    ),
     CommandSpec("unmute", "/unmute", "Deliver held alerts now and resume", "/unmute"),
-    CommandSpec("summary", "/summary SYMBOL... every 4h | daily HH:MM [TZ] | off",
-                "Scheduled summaries for this chat", "/summary BTC ETH daily 08:00 Europe/Berlin",
-                chat_wide=True),
+    CommandSpec(
+        "summary",
+        "/summary SYMBOL... every 4h | daily HH:MM [TZ] | off",
+        "Scheduled summaries for this chat",
+        "/summary BTC ETH daily 08:00 Europe/Berlin",
+        chat_wide=True,
+    ),
     CommandSpec("help", "/help", "What the bot does and every command", "/help"),
 )
 

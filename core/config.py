@@ -75,7 +75,7 @@ SECRET_KEYS = {("sources.coinglass", "api_key"), ("telegram", "token"), ("discor
 
 @dataclass
 class Config:
-    """Validated settings: `cfg.get("data", "source")` or `cfg.section("alerts")["check_seconds"]`."""
+    """Validated settings: `cfg.get("data", "source")`, `cfg.section("alerts")`."""
 
     values: dict[str, dict[str, Any]]
     path: Path | None = None
@@ -89,7 +89,12 @@ class Config:
 
     def set(self, section: str, key: str, value: Any) -> None:
         """Override one value (command-line flags), validated like the file."""
-        self.values[section][key] = _check(section, key, value, self._where())
+        self.override({(section, key): value})
+
+    def override(self, changes: dict[tuple[str, str], Any]) -> None:
+        """Override several values at once, then validate them together."""
+        for (section, key), value in changes.items():
+            self.values[section][key] = _check(section, key, value, self._where())
         _check_values(self.values, self._where())
 
     def secrets(self) -> list[str]:
@@ -212,15 +217,20 @@ def _summaries(raw: Any, where: str) -> list[dict[str, Any]]:
     return result
 
 
-def load(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read `path` (or ./config.toml if present, else defaults), then the secret env variables."""
+def load(
+    path: str | os.PathLike | None = None,
+    env: dict[str, str] | None = None,
+    use_cwd: bool = True,
+) -> Config:
+    """Read `path` (or ./config.toml if present and `use_cwd`, else the built-in defaults),
+    then the secret environment variables."""
     env = dict(os.environ) if env is None else env
     file: Path | None = None
     if path is not None:
         file = Path(path)
         if not file.is_file():
             raise ConfigError(f"config file not found: {file}")
-    elif Path("config.toml").is_file():
+    elif use_cwd and Path("config.toml").is_file():
         file = Path("config.toml")
     where = str(file) if file else "the built-in defaults"
     raw: dict[str, Any] = {}

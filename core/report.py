@@ -155,7 +155,13 @@ def footer(snapshot: Snapshot, now: datetime) -> str:
         ESTIMATE_NOTE,
     ]
     if snapshot.sample:
-        label = f"{SAMPLE_LABEL}: {snapshot.note}" if snapshot.note else SAMPLE_LABEL
+        note = snapshot.note
+        if not note:
+            label = SAMPLE_LABEL
+        elif SAMPLE_LABEL.lower() in note.lower():
+            label = note  # the sample's own label already says so
+        else:
+            label = f"{SAMPLE_LABEL}: {note}"
         parts.insert(0, label)
     return " · ".join(parts)
 

@@ -1,50 +1,486 @@
-"""The platform-neutral API every adapter calls. Returns neutral Messages; computes, never formats
-for a platform. Authorisation is the adapter's job: it passes the caller's rights in `Caller`.
+"""The platform-neutral API every adapter calls.
 
-(Skeleton: signatures are the contract the adapters code against.)
+It parses the one command grammar (core/commands.py), runs the command against the snapshot cache
+and the store, and returns neutral Messages. It computes; it never formats for a platform.
+Authorisation is the adapter's job: it passes the caller's rights in `Caller`.
 """
 
 from __future__ import annotations
 
-from .model import Caller, Message
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from . import parsing, symbols
+from .analysis import analyze
+from .chart import render_chart
+from .commands import BY_NAME, COMMANDS
+from .config import Config
+from .errors import LiqwatchError, SourceError, UnknownSymbol, UsageError
+from .fmt import duration as fmt_duration
+from .fmt import price as fmt_price
+from .model import Analysis, Button, Caller, Message, Section, Snapshot
+from .monitor import release_mute
+from .report import error_message, report_message, watchlist_line
+from .snapshots import SnapshotCache, utcnow
+from .store import Store
+from .summaries import SummaryPlanner
+
+log = logging.getLogger(__name__)
+
+ALERT_USAGE = "/alert SYMBOL breakout | near PCT | ratio R | above PRICE | below PRICE"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    window_pct: float = 0.0
+    max_symbols_per_user: int = 20
+    max_rules_per_user: int = 50
+    check_seconds: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> ServiceSettings:
+        alerts = config.section("alerts")
+        return cls(
+            window_pct=config.get("data", "window_pct"),
+            max_symbols_per_user=alerts["max_symbols_per_user"],
+            max_rules_per_user=alerts["max_rules_per_user"],
+            check_seconds=alerts["check_seconds"],
+        )
+
+
+def reply(title: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Message:
+    return Message(title=title, lines=tuple(lines), buttons=buttons)
 
 
 class Service:
-    async def handle(self, caller: Caller, text: str) -> list[Message]:
-        """Parse one command line (`/liq BTC 10`, `/alert eth near 1.5`...) and run it.
+    def __init__(
+        self,
+        snapshots: SnapshotCache,
+        store: Store,
+        settings: ServiceSettings = ServiceSettings(),
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.snapshots = snapshots
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.summaries = SummaryPlanner(store)
+        self._charts: OrderedDict[tuple, bytes] = OrderedDict()
 
-        Bad input gets one short Message (kind="error") with the right usage and changes nothing.
-        Text that is not a command returns [] in groups and a hint in private chats.
-        """
-        raise NotImplementedError
+    # ---- entry points for adapters -------------------------------------------------------
+
+    async def handle(self, caller: Caller, text: str) -> list[Message]:
+        """Run one command line. Bad input gets one short error Message and changes nothing."""
+        try:
+            line = parsing.parse_line(text)
+        except UsageError as exc:
+            return [error_message(str(exc))]
+        if line is None:
+            if caller.chat_kind == "private" and text.strip():
+                return [error_message("Commands start with /. Try /liq BTC or /help.")]
+            return []
+        return await self._guard(line.name, lambda: self._dispatch(caller, line.name, line.args))
 
     async def press(self, caller: Caller, action: str, args: tuple[str, ...]) -> list[Message]:
-        """Run a button's action (Button.action / Button.args), e.g. ("refresh", ("BTC",))."""
-        raise NotImplementedError
+        """Run a button's action (Button.action with Button.args)."""
 
-    async def report(self, symbol: str, window_pct: float | None = None, chart: bool = True
-                     ) -> Message:
-        """The /liq report (kind="report") with buttons Refresh / Chart / Alert me on breakout."""
-        raise NotImplementedError
+        async def run() -> list[Message]:
+            arg = args[0] if args else ""
+            if action == "refresh":
+                return [await self.report(arg, chart=False)]
+            if action == "chart":
+                return [await self.report(arg, chart=True)]
+            if action == "alert_breakout":
+                return [await self.add_alert(caller, arg, "breakout", None)]
+            if action == "snooze":
+                return [self.snooze(caller, parsing.number(arg, "alert id", 1, 1e12))]
+            if action == "mute_symbol":
+                return [self.mute_symbol(caller, arg)]
+            raise UsageError("That button has expired. Try the command again.")
 
-    async def watch(self, caller: Caller, symbols: list[str]) -> Message: ...
-    async def unwatch(self, caller: Caller, symbols: list[str]) -> Message: ...
-    async def watchlist(self, caller: Caller) -> Message: ...
-    async def add_alert(self, caller: Caller, symbol: str, kind: str, value: float | None
-                        ) -> Message: ...
-    async def alerts(self, caller: Caller) -> Message: ...
-    async def delete_alert(self, caller: Caller, rule_id: int) -> Message: ...
-    async def mute(self, caller: Caller, duration: str) -> Message: ...
-    async def unmute(self, caller: Caller) -> Message: ...
+        return await self._guard(action, run)
+
+    async def _guard(self, name: str, run: Callable) -> list[Message]:
+        try:
+            return await run()
+        except LiqwatchError as exc:
+            usage = BY_NAME[name].usage if name in BY_NAME and isinstance(exc, UsageError) else ""
+            text = f"{exc} Usage: {usage}" if usage and "Usage" not in str(exc) else str(exc)
+            return [error_message(text)]
+        except Exception:
+            log.exception("command %s failed", name)
+            return [error_message("Something went wrong on our side. Please try again shortly.")]
+
+    async def _dispatch(self, caller: Caller, name: str, args: tuple[str, ...]) -> list[Message]:
+        if name in ("help", "quit", "exit"):
+            return [self.help()]
+        if name == "liq":
+            if not 1 <= len(args) <= 2:
+                raise UsageError(f"Usage: {BY_NAME['liq'].usage}")
+            window = parsing.number(args[1], "window %", 0, 50) if len(args) == 2 else None
+            return [await self.report(args[0], window)]
+        if name in ("watch", "unwatch"):
+            if not args:
+                raise UsageError(f"Name at least one symbol. Usage: {BY_NAME[name].usage}")
+            method = self.watch if name == "watch" else self.unwatch
+            return [await method(caller, list(args))]
+        if name in ("watchlist", "alerts", "unmute") and args:
+            raise UsageError(f"/{name} takes no arguments.")
+        if name == "watchlist":
+            return [await self.watchlist(caller)]
+        if name == "alerts":
+            return [await self.alerts(caller)]
+        if name == "unmute":
+            return [await self.unmute(caller)]
+        if name == "alert":
+            if len(args) < 2:
+                raise UsageError(f"Usage: {ALERT_USAGE}")
+            kind = args[1].lower()
+            value = args[2] if len(args) > 2 else None
+            if len(args) > 3:
+                raise UsageError(f"Too many arguments. Usage: {ALERT_USAGE}")
+            return [await self.add_alert(caller, args[0], kind, value)]
+        if name == "delalert":
+            if len(args) != 1:
+                raise UsageError(f"Usage: {BY_NAME['delalert'].usage}")
+            return [
+                await self.delete_alert(
+                    caller, parsing.number(args[0].lstrip("#"), "alert id", 1, 1e12)
+                )
+            ]
+        if name == "mute":
+            if len(args) != 1:
+                raise UsageError(f"Usage: {BY_NAME['mute'].usage}")
+            return [await self.mute(caller, args[0])]
+        if name == "summary":
+            return [await self.set_summary(caller, list(args))]
+        raise UsageError("Unknown command. Try /help.")
+
+    # ---- reports -------------------------------------------------------------------------
+
+    async def analysis(
+        self, symbol: str, window_pct: float | None = None
+    ) -> tuple[Snapshot, Analysis]:
+        sym = symbols.normalize(symbol)
+        snapshot = await self.snapshots.get(sym)
+        window = self.settings.window_pct if window_pct is None else window_pct
+        return snapshot, analyze(snapshot, window)
+
+    async def report(
+        self, symbol: str, window_pct: float | None = None, chart: bool = True
+    ) -> Message:
+        """The /liq report with buttons Refresh / Chart / Alert me on breakout."""
+        snapshot, result = await self.analysis(symbol, window_pct)
+        image = await self.chart(snapshot, result) if chart else None
+        return report_message(snapshot, result, self.clock(), image)
+
+    async def chart(self, snapshot: Snapshot, result: Analysis) -> bytes:
+        """The PNG for a snapshot, rendered off the event loop once and then served from memory."""
+        key = (snapshot.symbol, snapshot.source, snapshot.as_of, snapshot.price, result.window_pct)
+        if key in self._charts:
+            self._charts.move_to_end(key)
+            return self._charts[key]
+        image = await asyncio.to_thread(render_chart, snapshot, result)
+        self._charts[key] = image
+        while len(self._charts) > 32:
+            self._charts.popitem(last=False)
+        return image
+
+    # ---- watchlist -----------------------------------------------------------------------
+
+    def _chat(self, caller: Caller) -> tuple[int, str]:
+        """Register the caller's chat; returns its key and a note if it had been paused."""
+        existing = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
+        note = ""
+        if existing is not None and not existing["active"]:
+            note = (
+                "Note: I could not reach you before, so your alerts were paused. They are back on."
+            )
+        key = self.store.upsert_chat(
+            caller.platform,
+            caller.chat_id,
+            kind=caller.chat_kind,
+            thread_id=caller.thread_id,
+            user_id=caller.user_id,
+            fallback_chat_id=caller.fallback_chat_id,
+        )
+        return key, note
+
+    async def _checked_symbols(self, raw: list[str]) -> tuple[list[str], list[str]]:
+        """Normalise and ask the source about each symbol: (known, unknown)."""
+        wanted = list(dict.fromkeys(symbols.normalize(s) for s in raw))
+        results = await asyncio.gather(
+            *(self.snapshots.get(s) for s in wanted), return_exceptions=True
+        )
+        known, unknown = [], []
+        for sym, result in zip(wanted, results, strict=True):
+            if isinstance(result, UnknownSymbol):
+                unknown.append(sym)
+            elif isinstance(result, SourceError | Snapshot):
+                known.append(sym)  # a source outage must not stop a user from watching
+            else:
+                raise result
+        return known, unknown
+
+    async def watch(self, caller: Caller, symbol_list: list[str]) -> Message:
+        key, note = self._chat(caller)
+        known, unknown = await self._checked_symbols(symbol_list)
+        if unknown:
+            raise UnknownSymbol(", ".join(unknown))
+        current = self.store.watchlist(key, caller.user_id)
+        new = [s for s in known if s not in current]
+        cap = self.settings.max_symbols_per_user
+        if len(current) + len(new) > cap:
+            raise UsageError(
+                f"A watchlist holds at most {cap} symbols; you have {len(current)}. "
+                "Remove some with /unwatch."
+            )
+        rules = self.store.rules_for(key, caller.user_id)
+        have_breakout = {r.symbol for r in rules if r.kind == "breakout"}
+        to_alert = [s for s in new if s not in have_breakout]
+        if len(rules) + len(to_alert) > self.settings.max_rules_per_user:
+            to_alert = []  # the watchlist still works; say so below
+            note = (note + " " if note else "") + "Alert limit reached: no breakout alerts added."
+        for sym in new:
+            self.store.watch(key, caller.user_id, sym)
+        for sym in to_alert:
+            self.store.add_rule(key, caller.user_id, sym, "breakout", None)
+        lines = []
+        if new:
+            lines.append(f"Watching {', '.join(new)}.")
+        if to_alert:
+            lines.append(f"Breakout alerts on for {', '.join(to_alert)} (see /alerts).")
+        already = [s for s in known if s not in new]
+        if already:
+            lines.append(f"Already watching {', '.join(already)}.")
+        if note:
+            lines.append(note)
+        return reply("Watchlist updated" if new else "Watchlist unchanged", *lines)
+
+    async def unwatch(self, caller: Caller, symbol_list: list[str]) -> Message:
+        key, _ = self._chat(caller)
+        wanted = list(dict.fromkeys(symbols.normalize(s) for s in symbol_list))
+        removed = [s for s in wanted if self.store.unwatch(key, caller.user_id, s)]
+        dropped = 0
+        for rule in self.store.rules_for(key, caller.user_id):
+            if rule.symbol in removed and rule.kind == "breakout":
+                dropped += self.store.delete_rule(key, caller.user_id, rule.id)
+        missing = [s for s in wanted if s not in removed]
+        lines = [f"Stopped watching {', '.join(removed)}."] if removed else []
+        if dropped:
+            lines.append(f"Removed {dropped} breakout alert{'s' * (dropped > 1)} with them.")
+        if missing:
+            lines.append(f"Not on your watchlist: {', '.join(missing)}.")
+        return reply("Watchlist updated" if removed else "Watchlist unchanged", *lines)
+
+    async def watchlist(self, caller: Caller) -> Message:
+        key, _ = self._chat(caller)
+        watched = self.store.watchlist(key, caller.user_id)
+        if not watched:
+            return reply("Your watchlist is empty", "Add symbols with /watch BTC ETH.")
+        results = await asyncio.gather(*(self.analysis(s) for s in watched), return_exceptions=True)
+        lines = []
+        for sym, result in zip(watched, results, strict=True):
+            if isinstance(result, BaseException):
+                reason = str(result) if isinstance(result, LiqwatchError) else "no data"
+                lines.append(f"{sym}: {reason}")
+            else:
+                lines.append(watchlist_line(sym, result[1]))
+        buttons = tuple(Button(f"Chart {s}", "chart", (s,)) for s in watched[:3])
+        return Message(title=f"Watchlist ({len(watched)})", lines=tuple(lines), buttons=buttons)
+
+    # ---- alert rules ---------------------------------------------------------------------
+
+    async def add_alert(
+        self, caller: Caller, symbol: str, kind: str, value: str | float | None
+    ) -> Message:
+        kind = kind.lower()
+        parsed = _rule_value(kind, value)
+        key, note = self._chat(caller)
+        known, unknown = await self._checked_symbols([symbol])
+        if unknown:
+            raise UnknownSymbol(unknown[0])
+        sym = known[0]
+        rules = self.store.rules_for(key, caller.user_id)
+        for rule in rules:
+            if rule.symbol == sym and rule.kind == kind and rule.value == parsed:
+                return reply("You already have that alert", f"#{rule.id} {describe_rule(rule)}")
+        if len(rules) >= self.settings.max_rules_per_user:
+            raise UsageError(
+                f"You have {len(rules)} alerts, the most allowed. Delete some with /delalert ID."
+            )
+        rule = self.store.add_rule(key, caller.user_id, sym, kind, parsed)
+        lines = [
+            f"#{rule.id} {describe_rule(rule)}",
+            f"Checked every {fmt_duration(timedelta(seconds=self.settings.check_seconds))}.",
+        ]
+        if note:
+            lines.append(note)
+        return reply("Alert set", *lines)
+
+    async def alerts(self, caller: Caller) -> Message:
+        key, _ = self._chat(caller)
+        rules = self.store.rules_for(key, caller.user_id)
+        if not rules:
+            return reply("No alerts", "Set one with /alert BTC breakout or /watch BTC.")
+        now = self.clock()
+        lines = []
+        for rule in rules:
+            line = f"#{rule.id} {describe_rule(rule)}"
+            if rule.paused:
+                line += " (paused)"
+            elif rule.snoozed_until and rule.snoozed_until > now:
+                line += f" (snoozed until {rule.snoozed_until:%H:%M} UTC)"
+            lines.append(line)
+        muted = self.store.muted_until(key)
+        if muted and muted > now:
+            lines.append(f"All alerts muted until {muted:%Y-%m-%d %H:%M} UTC (/unmute).")
+        lines.append("Delete one with /delalert ID.")
+        return Message(title=f"Your alerts ({len(rules)})", lines=tuple(lines))
+
+    async def delete_alert(self, caller: Caller, rule_id: float) -> Message:
+        key, _ = self._chat(caller)
+        if not self.store.delete_rule(key, caller.user_id, int(rule_id)):
+            raise UsageError(f"You have no alert #{int(rule_id)}. See /alerts.")
+        return reply("Alert deleted", f"#{int(rule_id)} is gone.")
+
+    def snooze(self, caller: Caller, rule_id: float, hours: float = 1) -> Message:
+        key, _ = self._chat(caller)
+        rule = next((r for r in self.store.rules_for(key, caller.user_id) if r.id == rule_id), None)
+        if rule is None:
+            raise UsageError("That alert no longer exists. See /alerts.")
+        until = self.clock() + timedelta(hours=hours)
+        self.store.snooze_rule(rule.id, until)
+        return reply(
+            "Snoozed", f"#{rule.id} {describe_rule(rule)} is quiet until {until:%H:%M} UTC."
+        )
+
+    def mute_symbol(self, caller: Caller, symbol: str, hours: float = 24) -> Message:
+        key, _ = self._chat(caller)
+        sym = symbols.normalize(symbol)
+        until = self.clock() + timedelta(hours=hours)
+        rules = [r for r in self.store.rules_for(key, caller.user_id) if r.symbol == sym]
+        for rule in rules:
+            self.store.snooze_rule(rule.id, until)
+        if not rules:
+            return reply(f"No {sym} alerts to mute")
+        return reply(
+            f"{sym} muted",
+            f"{len(rules)} {sym} alert(s) quiet until "
+            f"{until:%Y-%m-%d %H:%M} UTC. /alerts to see them.",
+        )
+
+    # ---- mute ----------------------------------------------------------------------------
+
+    async def mute(self, caller: Caller, text: str) -> Message:
+        span = parsing.duration(text)
+        key, _ = self._chat(caller)
+        until = self.clock() + span
+        self.store.set_muted_until(key, until)
+        return reply(
+            f"Muted for {fmt_duration(span)}",
+            f"Until {until:%Y-%m-%d %H:%M} UTC. Alerts are held, not dropped, and arrive "
+            "as one digest when the mute ends (or on /unmute).",
+        )
+
+    async def unmute(self, caller: Caller) -> Message:
+        key, _ = self._chat(caller)
+        held = release_mute(self.store, key, self.clock())
+        if held is None:
+            return reply("Not muted", "Alerts are on.")
+        extra = f"{held} held alert message(s) follow as one digest." if held else "Nothing held."
+        return reply("Unmuted", "Alerts are on again.", extra)
+
+    # ---- summaries -----------------------------------------------------------------------
+
     async def set_summary(self, caller: Caller, args: list[str]) -> Message:
-        """`args` as typed after /summary: ["BTC", "ETH", "every", "4h"] or ["off"]."""
-        ...
+        if caller.chat_kind != "private" and not (caller.can_manage_chat or caller.is_bot_admin):
+            raise LiqwatchError("Only this chat's administrators can change its summaries.")
+        usage = BY_NAME["summary"].usage
+        if not args:
+            raise UsageError(f"Usage: {usage}")
+        key, _ = self._chat(caller)
+        if [a.lower() for a in args] == ["off"]:
+            if not self.store.delete_summary(key):
+                return reply("No summary to stop")
+            self.summaries.changed()
+            return reply("Summaries off", "This chat will get no more scheduled summaries.")
+        schedule = self.summaries.parse(args)
+        if not schedule.symbols:
+            raise UsageError(f"Name at least one symbol. Usage: {usage}")
+        if len(schedule.symbols) > 10:
+            raise UsageError("A summary covers at most 10 symbols.")
+        known, unknown = await self._checked_symbols(list(schedule.symbols))
+        if unknown:
+            raise UnknownSymbol(", ".join(unknown))
+        self.store.set_summary(key, known, schedule.text, schedule.tz)
+        self.summaries.changed()
+        nxt = schedule.next_run(self.clock())
+        when = f"next at {nxt:%Y-%m-%d %H:%M} {schedule.tz}" if nxt else ""
+        return reply(
+            "Summary scheduled",
+            f"{', '.join(known)} {schedule.text} ({schedule.tz}), {when}.",
+            "Stop with /summary off.",
+        )
 
-    def help(self) -> Message: ...
+    # ---- misc ----------------------------------------------------------------------------
+
+    def help(self) -> Message:
+        lines = (
+            "Liquidation maps: where leveraged longs and shorts would be force-closed, "
+            "the imbalance between them, and alerts when price gets there.",
+        )
+        rows = tuple(f"{spec.usage} — {spec.description}. e.g. {spec.example}" for spec in COMMANDS)
+        source = self.snapshots.source.name
+        return Message(
+            title="liqwatch",
+            lines=lines,
+            sections=(Section("Commands", rows),),
+            footer=f"Data: {source}. Every figure is an estimate; not financial advice.",
+            kind="help",
+        )
 
     def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
-        """A chat blocked/removed the bot (False) or re-added it (True)."""
+        changed = self.store.set_chat_active(platform, chat_id, active)
+        log.info(
+            "%s chat %s %s (%d row)",
+            platform,
+            chat_id,
+            "re-activated" if active else "deactivated",
+            changed,
+        )
 
     def known_symbols(self, prefix: str = "") -> list[str]:
-        """Symbols for autocomplete, best first (at most 25)."""
-        raise NotImplementedError
+        return self.snapshots.known_symbols(prefix, sorted(self.store.needed_symbols()))
+
+
+def _rule_value(kind: str, value: str | float | None) -> float | None:
+    if kind == "breakout":
+        if value not in (None, ""):
+            raise UsageError(f"breakout takes no value. Usage: {ALERT_USAGE}")
+        return None
+    if value in (None, ""):
+        if kind in ("near", "ratio", "above", "below"):
+            raise UsageError(f"{kind} needs a value. Usage: {ALERT_USAGE}")
+    text = str(value)
+    if kind == "near":
+        return parsing.number(text, "distance %", 0.05, 50)
+    if kind == "ratio":
+        return parsing.number(text, "ratio", 1.05, 100)
+    if kind in ("above", "below"):
+        return parsing.number(text, "price", 1e-9, 1e9)
+    raise UsageError(f"Unknown alert kind '{kind[:20]}'. Usage: {ALERT_USAGE}")
+
+
+def describe_rule(rule) -> str:
+    if rule.kind == "breakout":
+        return f"{rule.symbol} breakout through a key level"
+    if rule.kind == "near":
+        return f"{rule.symbol} within {rule.value:g}% of a key zone"
+    if rule.kind == "ratio":
+        return f"{rule.symbol} ratio beyond {rule.value:g}× (or 1/{rule.value:g})"
+    return f"{rule.symbol} {rule.kind} {fmt_price(rule.value)}"

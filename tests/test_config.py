@@ -23,8 +23,10 @@ def test_defaults_use_free_estimate(tmp_path, monkeypatch):
 
 
 def test_file_values_and_env_secret(tmp_path):
-    path = write(tmp_path, '[data]\nsource = "coinglass"\nwindow_pct = 10\n'
-                           '[sources.coinglass]\nrange = "7d"\n')
+    path = write(
+        tmp_path,
+        '[data]\nsource = "coinglass"\nwindow_pct = 10\n[sources.coinglass]\nrange = "7d"\n',
+    )
     cfg = config.load(path, env={"COINGLASS_API_KEY": "k-123"})
     assert cfg.get("data", "source") == "coinglass"
     assert cfg.get("data", "window_pct") == 10.0
@@ -64,8 +66,10 @@ def test_summaries_need_a_schedule_and_a_target(tmp_path):
     path = write(tmp_path, "[[summaries]]\nsymbols = ['BTC']\nevery = '4h'\n")
     with pytest.raises(ConfigError, match="webhook_url or telegram_chat"):
         config.load(path, env={})
-    path = write(tmp_path, "[[summaries]]\nsymbols = ['BTC']\nevery = '4h'\n"
-                           "webhook_url = 'http://127.0.0.1:1/hook'\n")
+    path = write(
+        tmp_path,
+        "[[summaries]]\nsymbols = ['BTC']\nevery = '4h'\nwebhook_url = 'http://127.0.0.1:1/hook'\n",
+    )
     assert config.load(path, env={}).summaries[0]["every"] == "4h"
 
 
@@ -76,3 +80,16 @@ def test_override_is_validated(tmp_path, monkeypatch):
     assert cfg.get("data", "window_pct") == 5.0
     with pytest.raises(ConfigError, match="source"):
         cfg.set("data", "source", "nope")
+
+
+def test_example_config_loads_and_documents_every_key():
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "config.example.toml"
+    cfg = config.load(example, env={})
+    assert cfg.get("data", "source") == "estimate"
+    text = example.read_text()
+    for section, keys in config.SCHEMA.items():
+        assert f"[{section}]" in text, section
+        for key in keys:
+            assert f"\n{key} = " in text, f"[{section}] {key} is not documented"

@@ -1,0 +1,188 @@
+"""The `liqwatch` command: liq, chat, demo, run, discord-sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from core import config as config_module
+from core.config import Config
+from core.errors import ConfigError, LiqwatchError
+
+from .logs import setup_logging
+
+log = logging.getLogger("liqwatch")
+
+DEMO_GREETING = """liqwatch demo: SAMPLE DATA, replayed (not live). A scripted BTC price walks up
+through the key short zone within about a minute.
+Try:  /liq BTC   then   /watch BTC   and wait for the breakout alert.
+Other commands: /help. Quit with /quit or Ctrl-D."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liqwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="TOML config (default ./config.toml)")
+        p.add_argument("--source", choices=config_module.SOURCES, help="override [data] source")
+
+    liq = sub.add_parser("liq", help="print the liquidation report for a symbol")
+    liq.add_argument("symbol")
+    common(liq)
+    liq.add_argument("--window", type=float, metavar="PCT", help="cut the map at ±PCT %% of price")
+    liq.add_argument("--chart", metavar="OUT.png", help="also write the chart to this file")
+    liq.add_argument("--json", action="store_true", help="print one JSON object")
+
+    chat = sub.add_parser("chat", help="the bot in this terminal (no token needed)")
+    common(chat)
+    demo = sub.add_parser("demo", help="the console chat on bundled sample data with a price path")
+    demo.add_argument("--check-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    run = sub.add_parser("run", help="run the Telegram/Discord bots and the scheduler")
+    common(run)
+    sync = sub.add_parser("discord-sync", help="register the slash commands with Discord")
+    sync.add_argument("--config", metavar="FILE")
+    sync.add_argument("--guild", type=int, metavar="ID", help="one server (instant); else global")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    cfg = config_module.load(args.config)
+    if getattr(args, "source", None):
+        from core.sources.replay import SAMPLE_PATH
+
+        changes = {("data", "source"): args.source}
+        if args.source == "replay" and not cfg.get("sources.replay", "path"):
+            changes[("sources.replay", "path")] = str(SAMPLE_PATH)
+        cfg.override(changes)
+    return cfg
+
+
+async def cmd_liq(args: argparse.Namespace, cfg: Config) -> int:
+    from core.analysis import analyze
+    from core.chart import render_chart
+    from core.report import report_json, report_message
+    from core.snapshots import utcnow
+    from core.sources import make_source
+    from core.symbols import normalize
+
+    window = cfg.get("data", "window_pct") if args.window is None else args.window
+    if not 0 <= window <= 100:
+        raise ConfigError("--window must be between 0 and 100")
+    source = make_source(cfg)
+    try:
+        snapshot = await source.snapshot(normalize(args.symbol))
+    finally:
+        await source.aclose()
+    analysis = analyze(snapshot, window)
+    if args.chart:
+        image = await asyncio.to_thread(render_chart, snapshot, analysis)
+        Path(args.chart).write_bytes(image)
+    if args.json:
+        print(json.dumps(report_json(snapshot, analysis), indent=2))
+    else:
+        print(report_message(snapshot, analysis, utcnow()).text())
+        if args.chart:
+            print(f"\nchart written to {args.chart}")
+    return 0
+
+
+async def cmd_chat(cfg: Config, greeting: str = "", check_seconds: float | None = None) -> int:
+    from .app import build, run_until_stopped
+    from .console import ConsoleChat, ConsoleOutput
+
+    if check_seconds:
+        cfg.set("alerts", "check_seconds", check_seconds)
+    app = build(cfg)
+    stop = asyncio.Event()
+    console = ConsoleChat(app.service, ConsoleOutput(), on_eof=stop, greeting=greeting)
+    await run_until_stopped(app, [console], stop)
+    return 0
+
+
+async def cmd_run(cfg: Config) -> int:
+    from .app import build, run_until_stopped
+
+    adapters = []
+    app = build(cfg)
+    if cfg.get("telegram", "token"):
+        from .telegram_adapter import TelegramAdapter
+
+        adapters.append(
+            TelegramAdapter(app.service, cfg.section("telegram"), limits=cfg.section("alerts"))
+        )
+    if cfg.get("discord", "token"):
+        from .discord_adapter import DiscordAdapter
+
+        adapters.append(DiscordAdapter(app.service, cfg.section("discord")))
+    if cfg.summaries and any(s["webhook_url"] for s in cfg.summaries):
+        from .discord_adapter.webhook import WebhookSender
+
+        app.add_sender(WebhookSender())
+    if not adapters:
+        await app.aclose()
+        raise ConfigError(
+            "no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN "
+            "(or try `liqwatch chat` / `liqwatch demo` in this terminal)"
+        )
+    await run_until_stopped(app, adapters)
+    return 0
+
+
+async def cmd_discord_sync(args: argparse.Namespace, cfg: Config) -> int:
+    from .discord_adapter import sync_commands
+
+    token = cfg.get("discord", "token")
+    if not token:
+        raise ConfigError("set DISCORD_TOKEN or [discord] token to sync commands")
+    count = await sync_commands(token, args.guild, api_base_url=cfg.get("discord", "api_base_url"))
+    where = f"server {args.guild} (instant)" if args.guild else "all servers (up to an hour)"
+    print(f"synced {count} commands to {where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from core.sources.replay import SAMPLE_PATH
+
+            cfg = config_module.load(None, env={}, use_cwd=False)
+            demo_db = Path(tempfile.mkdtemp(prefix="liqwatch-demo-")) / "demo.db"
+            cfg.override(
+                {
+                    ("sources.replay", "path"): str(SAMPLE_PATH),
+                    ("data", "source"): "replay",
+                    ("data", "cache_seconds"): 2.0,
+                    ("store", "path"): str(demo_db),
+                }
+            )
+        else:
+            cfg = load_config(args)
+        quiet = args.command in ("liq", "chat", "demo")
+        setup_logging("WARNING" if quiet else cfg.get("log", "level"), cfg.secrets())
+        if args.command == "liq":
+            return asyncio.run(cmd_liq(args, cfg))
+        if args.command == "chat":
+            return asyncio.run(cmd_chat(cfg))
+        if args.command == "demo":
+            return asyncio.run(cmd_chat(cfg, DEMO_GREETING, args.check_seconds))
+        if args.command == "run":
+            return asyncio.run(cmd_run(cfg))
+        if args.command == "discord-sync":
+            return asyncio.run(cmd_discord_sync(args, cfg))
+    except LiqwatchError as exc:
+        print(f"liqwatch: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

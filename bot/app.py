@@ -1,0 +1,128 @@
+"""The wiring, in one place: config → source → cache → store → service → scheduler → adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.alerts import digest_message
+from core.config import Config
+from core.delivery import Deliverer
+from core.errors import ConfigError, UsageError
+from core.monitor import Monitor
+from core.ports import Sender, Source
+from core.scheduler import Jobs
+from core.service import Service, ServiceSettings
+from core.snapshots import SnapshotCache, utcnow
+from core.sources import make_source
+from core.store import Store
+from core.summaries import parse_schedule
+
+log = logging.getLogger("liqwatch")
+
+
+@dataclass
+class App:
+    config: Config
+    source: Source
+    snapshots: SnapshotCache
+    store: Store
+    service: Service
+    monitor: Monitor
+    deliverer: Deliverer
+    jobs: Jobs
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+    def add_sender(self, sender: Sender) -> None:
+        self.senders[sender.platform] = sender
+
+    async def aclose(self) -> None:
+        self.jobs.shutdown()
+        await self.source.aclose()
+        self.store.close()
+
+
+def build(
+    config: Config, clock: Callable[[], datetime] = utcnow, source: Source | None = None
+) -> App:
+    """Everything but the chat adapters, which the caller attaches (`app.add_sender`)."""
+    source = source or make_source(config, clock=clock)
+    snapshots = SnapshotCache(source, ttl_seconds=config.get("data", "cache_seconds"), clock=clock)
+    store = Store.open(config.get("store", "path"), clock=clock)
+    settings = ServiceSettings.from_config(config)
+    service = Service(snapshots, store, settings, clock=clock)
+    alerts = config.section("alerts")
+    monitor = Monitor(
+        service,
+        store,
+        snapshots,
+        check_seconds=alerts["check_seconds"],
+        rearm_margin_pct=alerts["rearm_margin_pct"],
+        window_pct=config.get("data", "window_pct"),
+        clock=clock,
+    )
+    senders: dict[str, Sender] = {}
+    deliverer = Deliverer(
+        store,
+        senders,
+        clock=clock,
+        digest=lambda _chat_key, held: digest_message(held, muted_from=None, muted_to=clock()),
+    )
+    jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
+    app = App(config, source, snapshots, store, service, monitor, deliverer, jobs, senders)
+    _configured_summaries(app)
+    return app
+
+
+def _configured_summaries(app: App) -> None:
+    """[[summaries]] from the config: webhook or Telegram targets, kept in step with the file."""
+    for n, entry in enumerate(app.config.summaries, 1):
+        if entry["webhook_url"]:
+            chat_key = app.store.upsert_chat("webhook", entry["webhook_url"], kind="channel")
+        else:
+            chat_key = app.store.upsert_chat("telegram", entry["telegram_chat"], kind="channel")
+        when = (
+            ["every", entry["every"]] if entry["every"] else ["daily", entry["daily"], entry["tz"]]
+        )
+        try:
+            schedule = parse_schedule([*entry["symbols"], *when])
+        except UsageError as exc:
+            raise ConfigError(f"{app.config.path}: [[summaries]] #{n}: {exc}") from None
+        app.store.set_summary(chat_key, list(schedule.symbols), schedule.text, schedule.tz)
+
+
+async def run_until_stopped(app: App, adapters: list, stop: asyncio.Event | None = None) -> None:
+    """Start the scheduler and every adapter on this loop; stop cleanly on SIGINT/SIGTERM."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    started = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+            if getattr(adapter, "sender", None) is not None:
+                app.add_sender(adapter.sender)
+        app.jobs.start()
+        log.info(
+            "liqwatch running: %s; data from %s",
+            ", ".join(type(a).__name__ for a in adapters) or "no chat platform",
+            app.source.name,
+        )
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        app.jobs.shutdown()
+        for adapter in reversed(started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(adapter).__name__)
+        await app.aclose()

@@ -1,0 +1,137 @@
+"""The periodic work behind alerts and summaries, called by the scheduler.
+
+tick(): the symbols any rule, watchlist or summary needs → one fresh snapshot each (shared cache)
+→ the 1-minute wick range since the last check → the pure alert engine → one message per chat,
+written to the outbox in the same transaction as the rules' new state. A symbol whose source
+failed is simply absent: its rules keep their state and nothing fires on stale data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .alerts import MarketView, alert_message, coalesce, digest_message, evaluate
+from .analysis import analyze
+from .errors import LiqwatchError
+from .model import Message
+from .snapshots import SnapshotCache, utcnow
+from .store import Store
+from .summaries import Schedule, gather_analyses, remembered, summary_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickStats:
+    symbols: int
+    fresh: int
+    rules: int
+    events: int
+    messages: int
+
+
+class Monitor:
+    def __init__(
+        self,
+        service,
+        store: Store,
+        snapshots: SnapshotCache,
+        check_seconds: float = 60.0,
+        rearm_margin_pct: float = 0.3,
+        window_pct: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.service = service
+        self.store = store
+        self.snapshots = snapshots
+        self.check_seconds = check_seconds
+        self.rearm_margin_pct = rearm_margin_pct
+        self.window_pct = window_pct
+        self.clock = clock
+        self._last_check: dict[str, datetime] = {}
+
+    async def tick(self) -> TickStats:
+        now = self.clock()
+        needed = self.store.needed_symbols()
+        rules = self.store.active_rules()
+        fresh = await self.snapshots.refresh(needed)
+        markets: dict[str, MarketView] = {}
+        for symbol, snapshot in fresh.items():
+            since = self._last_check.get(symbol, now - timedelta(seconds=self.check_seconds))
+            high, low = await self._wick_range(symbol, since, snapshot.price)
+            markets[symbol] = MarketView(
+                symbol=symbol,
+                price=snapshot.price,
+                analysis=analyze(snapshot, self.window_pct),
+                high_since=high,
+                low_since=low,
+                as_of=snapshot.as_of,
+            )
+        events, states = evaluate(
+            rules, self.store.rule_states(), markets, now, self.rearm_margin_pct
+        )
+        messages = []
+        for chat_key, chat_events in coalesce(events).items():
+            messages.append(
+                (chat_key, alert_message(chat_events), f"alert:{chat_key}:{now.isoformat()}")
+            )
+        self.store.commit_tick(states, messages)  # a muted chat's alerts are held
+        for symbol in markets:
+            self._last_check[symbol] = now
+        return TickStats(len(needed), len(fresh), len(rules), len(events), len(messages))
+
+    async def _wick_range(self, symbol: str, since: datetime, price: float) -> tuple[float, float]:
+        """The 1-minute high/low since the last check, so a wick between checks still counts."""
+        try:
+            candles = await self.snapshots.source.candles(symbol, since)
+        except LiqwatchError as exc:
+            log.info("%s: no 1m candles (%s); using the price alone", symbol, exc)
+            candles = []
+        highs = [c.high for c in candles if c.open_time + timedelta(minutes=1) > since]
+        lows = [c.low for c in candles if c.open_time + timedelta(minutes=1) > since]
+        return max([price, *highs]), min([price, *lows])
+
+    async def run_summary(self, summary_id: int) -> bool:
+        """Post one summary now (called by its cron trigger). False if it no longer exists."""
+        summary = next((s for s in self.store.summaries() if s["id"] == summary_id), None)
+        if summary is None:
+            return False
+        schedule = Schedule(tuple(summary["symbols"]), summary["schedule"], summary["tz"])
+        results = await gather_analyses(self.service, list(schedule.symbols))
+        first = next(((s, a) for _, s, a in results if s is not None), None)
+        image = await self.service.chart(*first) if first else None
+        previous = summary.get("last_state") or {}
+        message = summary_message(schedule.text, results, previous, image)
+        now = self.clock()
+        state = {sym: remembered(a) for sym, _, a in results if a is not None}
+        self.store.enqueue(
+            summary["chat_key"],
+            message,
+            dedup_key=f"summary:{summary_id}:{now:%Y%m%d%H%M}",
+            kind="summary",
+        )
+        self.store.summary_done(
+            summary_id,
+            now,
+            {s: v["ratio"] for s, v in state.items()},
+            {s: v["price"] for s, v in state.items()},
+            state=state,
+        )
+        return True
+
+
+def release_mute(store: Store, chat_key: int, now: datetime) -> int | None:
+    """End a chat's mute: None if it was not muted, else how many held messages were digested."""
+    muted = store.muted_until(chat_key)
+    if muted is None:
+        return None
+    held = store.held_messages(chat_key)
+    digest: Message | None = None
+    if held:
+        digest = digest_message([item.message for item in held], muted_from=None, muted_to=now)
+    store.release_held(chat_key, digest)
+    store.set_muted_until(chat_key, None)
+    return len(held)

@@ -1,0 +1,116 @@
+"""Parsing what users type: command lines, numbers, durations, times of day and time zones.
+
+Every function raises UsageError with a short sentence that says what was wrong; callers add the
+right usage line. Limits keep absurd input out (a 10 KB message, a 1e308 price, a 10-year mute).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .commands import ALIASES, BY_NAME
+from .errors import UsageError
+
+MAX_LINE = 400  # no real command is longer
+MAX_ARGS = 24
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    name: str  # canonical command name, e.g. "liq"
+    args: tuple[str, ...]
+
+
+def parse_line(text: str) -> CommandLine | None:
+    """`/liq@MyBot btc 10` → CommandLine("liq", ("btc", "10")). None if it is not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    if len(stripped) > MAX_LINE:
+        raise UsageError(f"That message is too long ({len(stripped):,} characters). Try /help.")
+    head, *args = stripped.split()
+    name = head[1:].split("@", 1)[0].lower()
+    name = ALIASES.get(name, name)
+    if name not in BY_NAME and name not in ("quit", "exit"):
+        shown = name[:20]
+        raise UsageError(f"Unknown command /{shown}. Try /help.")
+    if len(args) > MAX_ARGS:
+        raise UsageError("Too many arguments.")
+    return CommandLine(name, tuple(args))
+
+
+def number(text: str, what: str, low: float, high: float) -> float:
+    """A finite number within [low, high]; accepts `1.5`, `1.5%`, `90,000`, `$90000`, `2x`."""
+    cleaned = text.strip().lower().replace(",", "").replace("_", "").lstrip("$").rstrip("%×x")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise UsageError(f"'{text[:20]}' is not a number ({what}).") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"{what.capitalize()} must be between {low:g} and {high:g}.")
+    return value
+
+
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$")
+_UNIT_SECONDS = {
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+}
+
+
+def duration(
+    text: str, low: timedelta = timedelta(minutes=1), high: timedelta = timedelta(days=30)
+) -> timedelta:
+    """`30m`, `2h`, `1d`, `1w` (also `90min`, `2hrs`); between `low` and `high`."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"'{text[:20]}' is not a duration. Use e.g. 30m, 2h or 1d.")
+    value = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if not low <= value <= high:
+        raise UsageError(f"Duration must be between {_short(low)} and {_short(high)}.")
+    return value
+
+
+def _short(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def time_of_day(text: str) -> tuple[int, int]:
+    """`08:00` → (8, 0)."""
+    match = _TIME.match(text.strip())
+    if not match:
+        raise UsageError(f"'{text[:20]}' is not a time of day. Use HH:MM, e.g. 08:00.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def timezone(text: str) -> str:
+    """An IANA zone name (`Europe/Berlin`, `UTC`), validated."""
+    name = text.strip()
+    if len(name) > 64 or not re.match(r"^[A-Za-z0-9_+\-/]+$", name) or ".." in name:
+        raise UsageError(f"Unknown time zone '{name[:20]}'. Use e.g. UTC or Europe/Berlin.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"Unknown time zone '{name[:20]}'. Use e.g. UTC or Europe/Berlin."
+        ) from None
+    return name

@@ -1,0 +1,110 @@
+"""APScheduler 3 jobs on the one asyncio event loop: alert ticks, delivery (which also ends
+expired mutes with one digest), and summaries.
+
+Every job has max_instances=1 and coalesce=True: a slow tick is never run twice at once and a
+backlog after a pause collapses into one run. Summaries each get a CronTrigger in their own zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .delivery import Deliverer
+from .monitor import Monitor
+from .summaries import Schedule
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+
+
+class Jobs:
+    def __init__(
+        self,
+        monitor: Monitor,
+        deliverer: Deliverer,
+        check_seconds: float = 60.0,
+        deliver_seconds: float = 1.0,
+    ):
+        self.monitor = monitor
+        self.deliverer = deliverer
+        self.check_seconds = check_seconds
+        self.deliver_seconds = deliver_seconds
+        self.scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+        self._stopping = False
+        monitor.service.summaries.listeners.append(self.plan_summaries)
+
+    def start(self) -> None:
+        """Add the fixed jobs and the summaries; must be called inside the running loop."""
+        now = datetime.now(self.scheduler.timezone)
+        self.scheduler.add_job(
+            self.check_alerts,
+            "interval",
+            seconds=self.check_seconds,
+            id="alerts",
+            next_run_time=now,
+        )
+        self.scheduler.add_job(
+            self.deliver, "interval", seconds=self.deliver_seconds, id="deliver", next_run_time=now
+        )
+        self.plan_summaries()
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        # AsyncIOScheduler shuts down on the next loop turn, so `running` stays True until then.
+        if self.scheduler.running and not self._stopping:
+            self._stopping = True
+            self.scheduler.shutdown(wait=False)
+
+    async def check_alerts(self) -> None:
+        try:
+            stats = await self.monitor.tick()
+        except Exception:
+            log.exception("alert tick failed; rules keep their state")
+            return
+        if stats.messages:
+            log.info("alert tick: %d events → %d messages", stats.events, stats.messages)
+            await self.deliver()  # on time: do not wait for the next delivery run
+
+    async def deliver(self) -> None:
+        try:
+            await self.deliverer.deliver_due()
+        except Exception:
+            log.exception("delivery pass failed; messages stay queued")
+
+    async def run_summary(self, summary_id: int) -> None:
+        try:
+            if not await self.monitor.run_summary(summary_id):
+                self._remove(f"summary:{summary_id}")
+                return
+        except Exception:
+            log.exception("summary %s failed", summary_id)
+            return
+        await self.deliver()
+
+    def plan_summaries(self) -> None:
+        """Make the summary jobs match the store: add new ones, drop deleted, update changed."""
+        wanted = {}
+        for summary in self.monitor.store.summaries():
+            schedule = Schedule(tuple(summary["symbols"]), summary["schedule"], summary["tz"])
+            wanted[f"summary:{summary['id']}"] = (summary["id"], schedule)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("summary:") and job.id not in wanted:
+                job.remove()
+        for job_id, (summary_id, schedule) in wanted.items():
+            self.scheduler.add_job(
+                self.run_summary,
+                schedule.trigger(),
+                args=(summary_id,),
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=300,
+            )
+
+    def _remove(self, job_id: str) -> None:
+        job = self.scheduler.get_job(job_id)
+        if job:
+            job.remove()
