@@ -1,0 +1,170 @@
+"""The Discord side of liqwatch: one discord.Client on the application's event loop.
+
+`DiscordAdapter(service, settings)` logs in and runs the gateway in a task (never `client.run()`,
+which would own the loop that Telegram and the scheduler share). Slash commands are registered
+locally and pushed to Discord only by `sync_commands` (`liqwatch discord-sync`): Discord
+rate-limits syncing, so it never happens in on_ready or at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from core.errors import ConfigError, LiqwatchError
+
+from .commands import CommandHandlers
+from .sender import DiscordSender
+from .tree import build_tree
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 10.0
+_logging_ready = False
+
+
+# Only what the bot uses: read and post in channels and threads, embeds, the chart attachment.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,
+    attach_files=True,
+)
+INVITE_SCOPES = ("bot", "applications.commands")
+
+
+def invite_url(application_id: int) -> str:
+    """The link a server admin opens to add the bot (Application ID from the developer portal)."""
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES
+    )
+
+
+def setup_discord_logging() -> None:
+    """discord.py's log setup, once per process, unless the application configured logging
+    already (its handlers also get discord.py's records: a second handler would print twice)."""
+    global _logging_ready
+    if _logging_ready:
+        return
+    _logging_ready = True
+    if not logging.getLogger().handlers:
+        discord.utils.setup_logging()
+
+
+def use_api_base_url(api_base_url: str | None) -> None:
+    """Point discord.py's REST calls at `api_base_url` (a proxy, or a loopback fake in tests).
+
+    discord.py keeps the base on its Route class: it is process-wide, as is the one Discord client.
+    """
+    if api_base_url:
+        discord.http.Route.BASE = api_base_url.rstrip("/")
+
+
+def make_client() -> discord.Client:
+    """A client with the default intents: slash commands need no message-content intent."""
+    return discord.Client(intents=discord.Intents.default())
+
+
+def _token(settings: Mapping[str, Any]) -> str:
+    return str(settings.get("token") or os.environ.get("DISCORD_TOKEN", "")).strip()
+
+
+async def _login(client: discord.Client, token: str) -> None:
+    if not token:
+        raise ConfigError("[discord] token is empty: set it in the config file or DISCORD_TOKEN")
+    try:
+        await client.login(token)
+    except discord.LoginFailure:
+        raise ConfigError(
+            "[discord] token was refused by Discord (reset it in the portal)"
+        ) from None
+
+
+class DiscordAdapter:
+    """Slash commands, buttons and the Sender for platform "discord", over one service object.
+
+    `settings` is the `[discord]` config section: token, api_base_url, admins.
+    """
+
+    platform = "discord"
+
+    def __init__(
+        self, service: Any, settings: Mapping[str, Any], *, client: discord.Client | None = None
+    ):
+        self.settings = dict(settings)
+        self.handlers = CommandHandlers(service, self.settings.get("admins") or ())
+        self.client = client or make_client()
+        self.tree: app_commands.CommandTree = build_tree(self.client, self.handlers)
+        self.sender = DiscordSender(self.client, self.handlers.view_for)
+        self._gateway: asyncio.Task[None] | None = None
+
+        @self.client.event
+        async def on_ready() -> None:
+            user = self.client.user
+            guilds = len(self.client.guilds)
+            log.info("Discord: logged in as %s, in %d servers", user, guilds)
+
+    async def start(self) -> None:
+        """Log in (a wrong token fails here, loudly) and run the gateway in a background task."""
+        setup_discord_logging()
+        use_api_base_url(self.settings.get("api_base_url"))
+        await _login(self.client, _token(self.settings))
+        self._gateway = asyncio.create_task(
+            self.client.connect(reconnect=True), name="discord-gateway"
+        )
+        self._gateway.add_done_callback(self._gateway_ended)
+
+    @staticmethod
+    def _gateway_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Discord gateway stopped: %s", task.exception(), exc_info=task.exception())
+
+    async def stop(self) -> None:
+        """Close the gateway and the HTTP session; safe to call twice or without start()."""
+        if not self.client.is_closed():
+            await self.client.close()
+        gateway, self._gateway = self._gateway, None
+        if gateway is not None and not gateway.done():
+            _, pending = await asyncio.wait({gateway}, timeout=STOP_TIMEOUT_SECONDS)
+            for task in pending:
+                task.cancel()
+
+
+async def sync_commands(
+    token: str, guild_id: int | None, *, api_base_url: str | None = None
+) -> int:
+    """Push the slash commands to Discord; returns how many Discord now holds there.
+
+    With `guild_id`, to that server only (instant: for testing); without, globally (Discord takes
+    up to an hour to show them everywhere).
+    """
+    use_api_base_url(api_base_url)
+    client = make_client()
+    # The callbacks never run here: only the commands' definitions are sent.
+    tree = build_tree(client, CommandHandlers(service=None))
+    async with client:
+        await _login(client, token.strip())
+        try:
+            if guild_id is None:
+                synced = await tree.sync()
+            else:
+                guild = discord.Object(id=guild_id)
+                tree.copy_global_to(guild=guild)
+                synced = await tree.sync(guild=guild)
+        except discord.Forbidden:
+            where = f"server {guild_id}" if guild_id else "this application"
+            raise LiqwatchError(
+                f"Discord refused the command sync for {where}: invite the bot there with the "
+                "applications.commands scope"
+            ) from None
+        except discord.HTTPException as exc:
+            raise LiqwatchError(f"Discord refused the command sync: {exc}") from None
+    log.info("Discord now holds: %s", ", ".join(sorted(command.name for command in synced)))
+    return len(synced)

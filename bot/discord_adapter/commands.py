@@ -1,0 +1,307 @@
+"""What each slash command and button does: build a Caller, call the service, send the answer.
+
+The service computes and words everything; this module only decides who is asking, with which
+rights, and where the answer goes (public, or only for the user in a server channel).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from core.errors import LiqwatchError
+from core.model import Button, Caller, Message
+
+from .replies import replace_original, reply
+from .views import ActionView
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+CHOICE_LIMIT = 100  # characters in a choice's name and value
+REPLACING_ACTIONS = frozenset({"refresh"})  # these edit the message the button sits on
+
+SOMETHING_WENT_WRONG = Message(
+    title="Something went wrong on our side",
+    lines=("Nothing was changed. Please try again in a minute.",),
+    kind="error",
+)
+SUMMARY_NEEDS_SERVER = Message(
+    title="Summaries are for server channels",
+    lines=("Use /summary in the server channel that should receive them.",),
+    kind="error",
+)
+SUMMARY_NEEDS_MANAGE_SERVER = Message(
+    title="Only server managers can set summaries",
+    lines=("/summary needs the Manage Server permission in this server.",),
+    kind="error",
+)
+
+
+def split_symbols(text: str) -> list[str]:
+    """`"btc, eth sol"` → `["btc", "eth", "sol"]` (the service validates each one)."""
+    return [part for part in re.split(r"[\s,]+", text) if part]
+
+
+def error_message(text: str) -> Message:
+    return Message(title=text, kind="error")
+
+
+class CommandHandlers:
+    """The bodies of the slash commands and buttons, over one service object."""
+
+    def __init__(self, service: Any, admins: Iterable[str | int] = ()):
+        self.service = service
+        self.admins = frozenset(str(admin).strip() for admin in admins)
+
+    # ---- who is asking --------------------------------------------------------------------
+
+    def personal_caller(self, interaction: discord.Interaction) -> Caller:
+        """Personal commands: alerts go to the user's DMs, or to this channel if DMs are closed."""
+        user_id = str(interaction.user.id)
+        in_server = interaction.guild_id is not None
+        # In a DM the "channel" is the DM itself: no use as a fallback when DMs are closed.
+        fallback = str(interaction.channel_id) if in_server and interaction.channel_id else None
+        return Caller(
+            platform=PLATFORM,
+            chat_id=f"user:{user_id}",
+            user_id=user_id,
+            chat_kind="private",
+            can_manage_chat=True,
+            is_bot_admin=user_id in self.admins,
+            fallback_chat_id=fallback,
+        )
+
+    def channel_caller(self, interaction: discord.Interaction) -> Caller:
+        """Channel-wide settings (/summary): the rights are the member's Manage Server."""
+        user_id = str(interaction.user.id)
+        permissions = getattr(interaction.user, "guild_permissions", None)  # a User in DMs
+        return Caller(
+            platform=PLATFORM,
+            chat_id=f"channel:{interaction.channel_id}",
+            user_id=user_id,
+            chat_kind="group",
+            can_manage_chat=bool(permissions is not None and permissions.manage_guild),
+            is_bot_admin=user_id in self.admins,
+        )
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def view_for(self, message: Message) -> ActionView | None:
+        return ActionView(message.buttons, self.press) if message.buttons else None
+
+    @staticmethod
+    def _private_in_server(interaction: discord.Interaction) -> bool:
+        """Personal answers in a server channel are shown only to the user who asked."""
+        return interaction.guild_id is not None
+
+    async def _answer(self, produce: Callable[[], Awaitable[Any]]) -> list[Message]:
+        """Run a service call; a user's mistake or a fault of the world becomes a reply."""
+        try:
+            result = await produce()
+        except LiqwatchError as exc:
+            return [error_message(str(exc))]
+        except Exception:
+            log.exception("discord command failed")
+            return [SOMETHING_WENT_WRONG]
+        return list(result) if isinstance(result, list | tuple) else [result]
+
+    async def _deferred(
+        self,
+        interaction: discord.Interaction,
+        produce: Callable[[], Awaitable[Any]],
+        *,
+        ephemeral: bool = False,
+    ) -> None:
+        """Acknowledge at once (Discord allows 3 s), then answer through the followup."""
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        messages = await self._answer(produce)
+        await reply(
+            interaction, messages, view_for=self.view_for, acknowledged=True, ephemeral=ephemeral
+        )
+
+    async def _refuse(self, interaction: discord.Interaction, message: Message) -> None:
+        await reply(
+            interaction, [message], view_for=self.view_for, acknowledged=False, ephemeral=True
+        )
+
+    # ---- commands ---------------------------------------------------------------------------
+
+    async def liq(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        window: float | None = None,
+        chart: bool = True,
+    ) -> None:
+        """/liq: the report, public, with its chart and buttons."""
+        await self._deferred(interaction, lambda: self.service.report(symbol, window, chart))
+
+    async def watch(self, interaction: discord.Interaction, symbols: str) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.watch(caller, split_symbols(symbols)),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def unwatch(self, interaction: discord.Interaction, symbols: str) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.unwatch(caller, split_symbols(symbols)),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def watchlist(self, interaction: discord.Interaction) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.watchlist(caller),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def alert(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        kind: str,
+        value: float | None = None,
+    ) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.add_alert(caller, symbol, kind, value),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def alerts(self, interaction: discord.Interaction) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.alerts(caller),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def delalert(self, interaction: discord.Interaction, alert_id: int) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.delete_alert(caller, alert_id),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def mute(self, interaction: discord.Interaction, duration: str) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.mute(caller, duration.strip()),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def unmute(self, interaction: discord.Interaction) -> None:
+        caller = self.personal_caller(interaction)
+        await self._deferred(
+            interaction,
+            lambda: self.service.unmute(caller),
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    async def summary(self, interaction: discord.Interaction, setting: str) -> None:
+        """/summary: this channel's scheduled summaries; Manage Server (or bot admin) only."""
+        if interaction.guild_id is None:
+            await self._refuse(interaction, SUMMARY_NEEDS_SERVER)
+            return
+        caller = self.channel_caller(interaction)
+        if not (caller.can_manage_chat or caller.is_bot_admin):
+            await self._refuse(interaction, SUMMARY_NEEDS_MANAGE_SERVER)
+            return
+        await self._deferred(interaction, lambda: self.service.set_summary(caller, setting.split()))
+
+    async def help(self, interaction: discord.Interaction) -> None:
+        """/help: built by the service from the same command table as the slash menu."""
+
+        async def produce() -> Message:
+            found = self.service.help()  # plain in the contract; tolerate a coroutine too
+            return await found if inspect.isawaitable(found) else found
+
+        messages = await self._answer(produce)
+        await reply(
+            interaction,
+            messages,
+            view_for=self.view_for,
+            acknowledged=False,
+            ephemeral=self._private_in_server(interaction),
+        )
+
+    # ---- buttons ----------------------------------------------------------------------------
+
+    async def press(self, interaction: discord.Interaction, button: Button) -> None:
+        """A button: Refresh edits the report in place; the others answer the presser privately."""
+        caller = self.personal_caller(interaction)
+
+        def produce() -> Awaitable[list[Message]]:
+            return self.service.press(caller, button.action, button.args)
+
+        if button.action in REPLACING_ACTIONS:
+            await interaction.response.defer()
+            messages = await self._answer(produce)
+            if messages and messages[0].kind == "error":
+                await reply(
+                    interaction, messages, view_for=self.view_for, acknowledged=True, ephemeral=True
+                )
+            else:
+                await replace_original(interaction, messages, view_for=self.view_for)
+            return
+        await self._deferred(interaction, produce, ephemeral=True)
+
+    # ---- autocomplete -----------------------------------------------------------------------
+
+    async def _known(self, prefix: str) -> list[str]:
+        try:
+            found = self.service.known_symbols(prefix)
+            if inspect.isawaitable(found):
+                found = await found
+        except Exception:  # autocomplete must answer something, even when the service cannot
+            log.exception("symbol autocomplete failed")
+            return []
+        unique = dict.fromkeys(str(symbol).upper() for symbol in found)
+        return [symbol for symbol in unique if symbol.startswith(prefix)]
+
+    async def complete_symbol(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Symbols starting with what the user typed (`b`, `$eth`), at most 25."""
+        prefix = current.strip().upper().lstrip("$#")
+        return [
+            app_commands.Choice(name=symbol[:CHOICE_LIMIT], value=symbol[:CHOICE_LIMIT])
+            for symbol in (await self._known(prefix))[:MAX_CHOICES]
+        ]
+
+    async def complete_symbols(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """For a list (`BTC et`): complete the last word, keeping the ones typed before it."""
+        words = split_symbols(current)
+        typing_new_word = not current or current[-1] in " ,"
+        done = words if typing_new_word else words[:-1]
+        prefix = "" if typing_new_word else words[-1].upper().lstrip("$#")
+        already = {word.upper() for word in done}
+        choices = []
+        for symbol in await self._known(prefix):
+            if symbol in already:
+                continue
+            value = " ".join([*done, symbol])
+            if len(value) > CHOICE_LIMIT:
+                continue
+            choices.append(app_commands.Choice(name=value, value=value))
+            if len(choices) == MAX_CHOICES:
+                break
+        return choices
