@@ -262,6 +262,11 @@ class FakeExchange:
         with self._lock:
             return len(self._requests[path])
 
+    def total_requests(self) -> int:
+        """Requests seen on every path since the last reset."""
+        with self._lock:
+            return sum(len(seen) for seen in self._requests.values())
+
     def reset_counts(self) -> None:
         with self._lock:
             self._requests.clear()
