@@ -114,17 +114,19 @@ async def cmd_run(cfg: Config) -> int:
         from .telegram_adapter import TelegramAdapter
 
         adapters.append(
-            TelegramAdapter(app.service, cfg.section("telegram"), limits=cfg.section("alerts"))
+            TelegramAdapter(
+                app.service,
+                cfg.section("telegram"),
+                commands_per_minute=cfg.get("alerts", "commands_per_minute"),
+            )
         )
     if cfg.get("discord", "token"):
         from .discord_adapter import DiscordAdapter
 
         adapters.append(DiscordAdapter(app.service, cfg.section("discord")))
-    if cfg.summaries and any(s["webhook_url"] for s in cfg.summaries):
-        from .discord_adapter.webhook import WebhookSender
-
-        app.add_sender(WebhookSender())
-    if not adapters:
+    # build() already attached the webhook sender for [[summaries]] webhook_url entries: a
+    # webhook-only deployment (no bot at all) is a valid one.
+    if not adapters and "webhook" not in app.senders:
         await app.aclose()
         raise ConfigError(
             "no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN "

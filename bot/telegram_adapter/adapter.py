@@ -1,0 +1,152 @@
+"""The Telegram adapter: a PTB Application run by hand on the caller's event loop.
+
+    adapter = TelegramAdapter(service, config.section("telegram"),
+                              commands_per_minute=config.get("alerts", "commands_per_minute"))
+    await adapter.start()          # initialize → post_init → start → updater.start_polling
+    deliverer = Deliverer(store, {"telegram": adapter.sender})
+    ...
+    await adapter.stop()           # updater → application → shutdown
+
+PTB and httpx log request URLs, and Bot API URLs contain the token: every log record is redacted
+(see `redact_in_logs`) before any handler sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+from core.commands import COMMANDS
+from core.errors import ConfigError
+
+from .handlers import TelegramHandlers
+from .render import CallbackCodec
+from .sender import DEFAULT_MESSAGES_PER_SECOND, TelegramSender, build_bot
+
+log = logging.getLogger(__name__)
+
+
+class TelegramAdapter:
+    """Runs the bot: commands and buttons in, replies out; `sender` delivers queued messages."""
+
+    def __init__(
+        self,
+        service: Any,
+        settings: dict[str, Any],
+        *,
+        commands_per_minute: int = 20,
+        poll_timeout: float = 10.0,
+        messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = dict(settings)
+        self.poll_timeout = poll_timeout
+        redact_in_logs(str(self.settings.get("token") or ""))
+        bot = build_bot(self.settings, messages_per_second=messages_per_second)
+        self.sender = TelegramSender(bot, CallbackCodec())
+        self.handlers = TelegramHandlers(
+            service,
+            self.sender,
+            self.settings,
+            commands_per_minute=commands_per_minute,
+            clock=clock,
+        )
+        self.application: Application = (
+            ApplicationBuilder()
+            .bot(bot)
+            .job_queue(None)  # liqwatch's own scheduler runs the jobs
+            .concurrent_updates(32)  # one slow /liq must not hold everyone else's commands
+            .post_init(self._post_init)
+            .build()
+        )
+        self.handlers.register(self.application)
+
+    async def start(self) -> None:
+        """Connect, publish the command menu, start polling. Raises ConfigError for a bad token."""
+        app = self.application
+        try:
+            await app.initialize()
+        except InvalidToken:
+            # PTB's message quotes the token: say it without it, and drop the chained error.
+            raise ConfigError("[telegram] token was rejected by the Bot API") from None
+        if app.post_init:  # only run_polling() calls it: the manual lifecycle must
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=self.poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=3,
+        )
+        log.info("telegram bot @%s is polling", app.bot.username)
+
+    async def stop(self) -> None:
+        """Stop in order: updater → application → shutdown. Safe after a partial start."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()  # returns quietly when initialize() never succeeded
+
+    async def _post_init(self, app: Application) -> None:
+        """The menu users see is the same command table /help prints."""
+        commands = [BotCommand(spec.name, spec.description[:256]) for spec in COMMANDS]
+        try:
+            await app.bot.set_my_commands(commands)
+        except TelegramError as error:  # a missing menu is no reason not to run
+            log.warning("telegram setMyCommands failed: %s", error)
+
+
+# ---- secrets out of logs -----------------------------------------------------------------
+
+_secrets: set[str] = set()
+_install_lock = threading.Lock()
+_installed = False
+
+
+def redact_in_logs(secret: str) -> None:
+    """Replace `secret` by `***` in every log record created from now on, in any logger."""
+    global _installed
+    if len(secret) < 6:  # empty or absurdly short: redacting it would mangle ordinary text
+        return
+    _secrets.add(secret)
+    with _install_lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            _redact(record)
+            return record
+
+        # A record factory (not a logger filter) because filters on a logger do not see the
+        # records of its children (httpx, telegram.ext.*) and handlers come and go.
+        logging.setLogRecordFactory(factory)
+        _installed = True
+
+
+def _redact(record: logging.LogRecord) -> None:
+    try:
+        text = record.getMessage()
+    except Exception:  # a broken format string is the logging module's to report
+        return
+    if any(secret in text for secret in _secrets):
+        for secret in _secrets:
+            text = text.replace(secret, "***")
+        record.msg, record.args = text, ()
+    if record.exc_info and record.exc_info[1] is not None:
+        rendered = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if any(secret in rendered for secret in _secrets):
+            for secret in _secrets:
+                rendered = rendered.replace(secret, "***")
+            record.exc_text = rendered  # formatters use exc_text as is when it is set

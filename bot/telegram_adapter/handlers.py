@@ -1,0 +1,370 @@
+"""Telegram updates → service calls → replies. Decides who may do what; computes nothing else.
+
+Rights: `can_manage_chat` is True in private chats and for a channel's own posts (its posters are
+its admins); in groups it is asked from getChatMember (administrator/creator) only for chat-wide
+commands, and cached briefly. `is_bot_admin` comes from `[telegram] admins`. The service refuses
+what a caller may not do, so a non-admin's /summary is refused there, with the service's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Literal
+
+from telegram import CallbackQuery, Chat, InputMediaPhoto, Update
+from telegram import Message as TgMessage
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from core.commands import ALIASES, BY_NAME, COMMANDS
+from core.errors import ChatUnreachable, DeliveryRetryAfter, LiqwatchError
+from core.model import Caller, Message
+
+from .render import keyboard, plan_parts
+from .sender import PLATFORM, TelegramSender
+
+log = logging.getLogger(__name__)
+
+SLOW_DOWN = "You are sending commands too fast. Please wait a minute and try again."
+NOT_ALLOWED = "Sorry, this bot is private and not available in this chat."
+EXPIRED = "This button has expired. Please run the command again."
+FAILED = "Sorry, something went wrong. Please try again in a moment."
+
+_COMMAND = re.compile(r"^(/[^\s@]*)(?:@(\S*))?(.*)$", re.DOTALL)
+_EDIT_IN_PLACE = {"refresh"}  # other actions answer with a new message below the pressed one
+_MANAGERS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+_PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def command_text(text: str, bot_username: str) -> str | None:
+    """`/liq@LiqBot BTC` → `/liq BTC`; None when the command is addressed to another bot."""
+    stripped = text.strip()
+    match = _COMMAND.match(stripped)
+    if not match:
+        return stripped
+    name, target, rest = match.groups()
+    if target and target.lower() != bot_username.lower():
+        return None
+    return name + rest
+
+
+def command_name(text: str) -> str:
+    """`/Start@bot x` → `help` (aliases resolved), `` for plain text."""
+    if not text.startswith("/"):
+        return ""
+    name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
+    return ALIASES.get(name, name)
+
+
+class CommandRateLimit:
+    """At most `per_minute` commands per user in any 60 s; the first one over gets a warning."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.per_minute = per_minute
+        self._clock = clock
+        self._recent: dict[str, deque[float]] = {}
+        self._warned: set[str] = set()
+
+    def check(self, key: str) -> Literal["ok", "warn", "drop"]:
+        if self.per_minute <= 0:
+            return "ok"
+        now = self._clock()
+        recent = self._recent.setdefault(key, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(recent) < self.per_minute:
+            recent.append(now)
+            self._warned.discard(key)
+            return "ok"
+        if key in self._warned:
+            return "drop"
+        self._warned.add(key)
+        return "warn"
+
+    def prune(self) -> None:
+        """Forget users idle for a minute (keeps memory flat on a busy bot)."""
+        now = self._clock()
+        self._recent = {k: q for k, q in self._recent.items() if q and q[-1] > now - 60}
+        self._warned &= set(self._recent)
+
+
+class ChatAdminCache:
+    """getChatMember answers, kept `ttl` seconds: rights change rarely, floods are cheap.
+
+    Concurrent asks for the same (chat, user) share one request.
+    """
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self._clock = clock
+        self._answers: dict[tuple[int, int], tuple[float, asyncio.Future[bool]]] = {}
+
+    async def is_chat_admin(self, bot: Any, chat_id: int, user_id: int) -> bool:
+        now = self._clock()
+        key = (chat_id, user_id)
+        cached = self._answers.get(key)
+        if cached and cached[0] > now:
+            return await asyncio.shield(cached[1])
+        if len(self._answers) > 10_000:
+            self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+        pending = asyncio.ensure_future(self._ask(bot, chat_id, user_id))
+        self._answers[key] = (now + self.ttl, pending)
+        return await asyncio.shield(pending)
+
+    async def _ask(self, bot: Any, chat_id: int, user_id: int) -> bool:
+        try:
+            member = await bot.get_chat_member(chat_id, user_id)
+        except TelegramError as error:  # unknown: deny now, ask again next time
+            log.warning("getChatMember failed for chat %s: %s", chat_id, error)
+            self._answers.pop((chat_id, user_id), None)
+            return False
+        return member.status in _MANAGERS
+
+
+def chat_kind(chat: Chat) -> Literal["private", "group", "channel"]:
+    if chat.type == Chat.PRIVATE:
+        return "private"
+    return "channel" if chat.type == Chat.CHANNEL else "group"
+
+
+class TelegramHandlers:
+    """The update callbacks, registered on an Application by `register`."""
+
+    def __init__(
+        self,
+        service: Any,
+        sender: TelegramSender,
+        settings: dict[str, Any],
+        commands_per_minute: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.service = service
+        self.sender = sender
+        self.admins = {str(a) for a in settings.get("admins") or []}
+        self.allowed_chats = {str(c) for c in settings.get("allowed_chats") or []}
+        self.rate = CommandRateLimit(commands_per_minute, clock)
+        self.chat_admins = ChatAdminCache(clock=clock)
+        self._refused: set[str] = set()
+        self._seen = 0
+
+    def register(self, app: Application) -> None:
+        """Every handler the bot has, in one visible list."""
+        posts = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        names = sorted({spec.name for spec in COMMANDS} | set(ALIASES))
+        app.add_handlers(
+            [
+                CommandHandler(names, self.on_message, filters=posts),
+                # unknown commands and private chatter: the service answers with usage hints
+                MessageHandler(posts & filters.TEXT, self.on_message),
+                CallbackQueryHandler(self.on_button),
+                ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            ]
+        )
+        app.add_error_handler(self.on_error)
+
+    # ---- access -----------------------------------------------------------------------
+
+    def allowed(self, chat: Chat, user_id: str) -> bool:
+        if not self.allowed_chats or str(chat.id) in self.allowed_chats:
+            return True
+        return chat.type == Chat.PRIVATE and user_id in self.admins
+
+    def _rate_key(self, chat: Chat, user_id: str) -> str:
+        self._seen += 1
+        if self._seen % 1000 == 0:
+            self.rate.prune()
+        return user_id if user_id != str(chat.id) else f"chat:{chat.id}"
+
+    async def caller_for(
+        self, bot: Any, chat: Chat, user_id: str, message: TgMessage | None, chat_wide: bool
+    ) -> Caller:
+        kind = chat_kind(chat)
+        if kind == "private" or user_id == str(chat.id):
+            manage = True  # own private chat; a channel's post or a group's anonymous admin
+        elif chat_wide:
+            manage = await self.chat_admins.is_chat_admin(bot, chat.id, int(user_id))
+        else:
+            manage = False  # not asked: least privilege
+        thread = None
+        if message is not None and message.is_topic_message and message.message_thread_id:
+            thread = str(message.message_thread_id)
+        return Caller(
+            platform=PLATFORM,
+            chat_id=str(chat.id),
+            user_id=user_id,
+            chat_kind=kind,
+            can_manage_chat=manage,
+            is_bot_admin=user_id in self.admins,
+            thread_id=thread,
+        )
+
+    # ---- callbacks --------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command (or private text): rights, limits, then service.handle and the replies."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text or message.is_automatic_forward:
+            return
+        text = command_text(message.text, context.bot.username or "")
+        if text is None or (chat.type != Chat.PRIVATE and not text.startswith("/")):
+            return  # another bot's command, or group chatter
+        user_id = _sender_id(update, chat)
+        if user_id is None:
+            return
+        thread = _thread(message)
+        if not self.allowed(chat, user_id):
+            if chat.type == Chat.PRIVATE and str(chat.id) not in self._refused:
+                if len(self._refused) > 10_000:
+                    self._refused.clear()  # at worst a stranger hears the refusal twice
+                self._refused.add(str(chat.id))
+                await self._send(chat.id, Message(NOT_ALLOWED, kind="error"), thread)
+            return
+        verdict = self.rate.check(self._rate_key(chat, user_id))
+        if verdict != "ok":
+            if verdict == "warn":
+                await self._send(chat.id, Message(SLOW_DOWN, kind="error"), thread)
+            return
+        spec = BY_NAME.get(command_name(text))
+        chat_wide = spec is not None and spec.chat_wide
+        caller = await self.caller_for(context.bot, chat, user_id, message, chat_wide)
+        for reply in await self._ask(self.service.handle(caller, text)):
+            await self._send(chat.id, reply, thread)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press: answer it at once, run the action, edit the message or send anew."""
+        query = update.callback_query
+        if query is None:
+            return
+        pressed = query.message if isinstance(query.message, TgMessage) else None
+        decoded = self.sender.codec.decode(query.data) if query.data else None
+        if pressed is None or decoded is None:
+            await _answer(query, EXPIRED)
+            return
+        chat, user_id = pressed.chat, str(query.from_user.id)
+        if not self.allowed(chat, user_id):
+            await _answer(query, NOT_ALLOWED)
+            return
+        if self.rate.check(self._rate_key(chat, user_id)) != "ok":
+            await _answer(query, SLOW_DOWN)
+            return
+        await _answer(query)  # stop the button's spinner before the (maybe slow) service call
+        action, args = decoded
+        caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=False)
+        replies = await self._ask(self.service.press(caller, action, args))
+        thread = _thread(pressed)
+        if replies and action in _EDIT_IN_PLACE and await self._edit(pressed, replies[0]):
+            replies = replies[1:]
+        for reply in replies:
+            await self._send(chat.id, reply, thread)
+
+    async def on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was added, removed, blocked or unblocked: keep the chat registry current."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        new = change.new_chat_member
+        active = new.status in _PRESENT or (
+            new.status == ChatMemberStatus.RESTRICTED and bool(getattr(new, "is_member", False))
+        )
+        if not self.allowed(change.chat, str(change.from_user.id)) and active:
+            return  # not ours to serve
+        result = self.service.set_chat_active(PLATFORM, str(change.chat.id), active)
+        if inspect.isawaitable(result):
+            await result
+        log.info("telegram chat %s is now %s", change.chat.id, "active" if active else "inactive")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Last resort: log the failure (the token is redacted by the log filter), reply briefly."""
+        error = context.error
+        if update is None:  # polling/network trouble: PTB retries by itself
+            log.warning("telegram: %s: %s", type(error).__name__, error)
+            return
+        log.error("telegram update failed", exc_info=error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None:
+            try:
+                await self.sender.bot.send_message(chat.id, FAILED)
+            except TelegramError:
+                pass
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    async def _ask(self, call: Any) -> list[Message]:
+        """Await a service call; a user-caused error becomes its one-line message."""
+        try:
+            return list(await call)
+        except LiqwatchError as error:
+            return [Message(str(error), kind="error")]
+        except Exception:
+            log.exception("service call failed")
+            return [Message(FAILED, kind="error")]
+
+    async def _send(self, chat_id: int, message: Message, thread: int | None) -> None:
+        try:
+            await self.sender.deliver(chat_id, message, thread)
+        except ChatUnreachable as error:
+            log.info("%s", error)
+            result = self.service.set_chat_active(PLATFORM, str(chat_id), False)
+            if inspect.isawaitable(result):
+                await result
+        except DeliveryRetryAfter as error:
+            log.warning("telegram chat %s: reply dropped, flood limit (%s)", chat_id, error)
+
+    async def _edit(self, pressed: TgMessage, reply: Message) -> bool:
+        """Refresh in place: text over text, chart+caption over chart. False: send it anew."""
+        parts = plan_parts(reply)
+        if len(parts) != 1:
+            return False
+        part = parts[0]
+        markup = keyboard(reply.buttons, self.sender.codec)
+        try:
+            if pressed.text is not None and part.photo is None:
+                await pressed.edit_text(part.html, reply_markup=markup)
+            elif pressed.photo and part.photo is not None:
+                media = InputMediaPhoto(part.photo, caption=part.html, parse_mode=ParseMode.HTML)
+                await pressed.edit_media(media, reply_markup=markup)
+            else:
+                return False  # text ↔ photo cannot be edited into each other
+        except BadRequest as error:
+            # "not modified": the same content is already on screen; else the message is gone.
+            return "not modified" in error.message.lower()
+        return True
+
+
+def _sender_id(update: Update, chat: Chat) -> str | None:
+    """Who acts: the user; for a channel post or an anonymous group admin, the chat itself."""
+    message = update.effective_message
+    if chat.type == Chat.CHANNEL:
+        return str(chat.id)
+    if message is not None and message.sender_chat is not None:
+        return str(chat.id) if message.sender_chat.id == chat.id else None
+    user = update.effective_user
+    return str(user.id) if user is not None else None
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; a press too old to answer is not worth an error."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        log.info("telegram: could not answer a button press: %s", error.message)
+
+
+def _thread(message: TgMessage) -> int | None:
+    """Forum topics: reply into the topic the command came from."""
+    return message.message_thread_id if message.is_topic_message else None
