@@ -24,6 +24,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater")
+
+
 def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -32,5 +35,5 @@ def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO, and Telegram's URLs carry the token.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

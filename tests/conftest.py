@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
+
+from bot.logs import NOISY_LOGGERS
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -18,6 +21,19 @@ def _loopback_only(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     for var in ("COINGLASS_API_KEY", "TELEGRAM_TOKEN", "DISCORD_TOKEN"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The CLI configures logging globally; give every test the logging it started with."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, saved in levels.items():
+        logging.getLogger(name).setLevel(saved)
 
 
 from tests.fakes.exchange import exchange_fixture  # noqa: E402,F401  (the `exchange` fixture)
