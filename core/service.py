@@ -14,24 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import parsing, symbols
+from . import dispatch, parsing, symbols
 from .analysis import analyze
 from .chart import render_chart
 from .commands import BY_NAME, COMMANDS
 from .config import Config
 from .errors import LiqwatchError, SourceError, UnknownSymbol, UsageError
 from .fmt import duration as fmt_duration
-from .fmt import price as fmt_price
 from .model import Analysis, Button, Caller, Message, Section, Snapshot
 from .monitor import release_mute
-from .report import error_message, report_message, watchlist_line
+from .report import report_message, watchlist_line
+from .rules import describe_rule, rule_value
 from .snapshots import SnapshotCache, utcnow
 from .store import Store
 from .summaries import SummaryPlanner
 
 log = logging.getLogger(__name__)
-
-ALERT_USAGE = "/alert SYMBOL breakout | near PCT | ratio R | above PRICE | below PRICE"
 
 
 @dataclass(frozen=True)
@@ -75,90 +73,11 @@ class Service:
 
     async def handle(self, caller: Caller, text: str) -> list[Message]:
         """Run one command line. Bad input gets one short error Message and changes nothing."""
-        try:
-            line = parsing.parse_line(text)
-        except UsageError as exc:
-            return [error_message(str(exc))]
-        if line is None:
-            if caller.chat_kind == "private" and text.strip():
-                return [error_message("Commands start with /. Try /liq BTC or /help.")]
-            return []
-        return await self._guard(line.name, lambda: self._dispatch(caller, line.name, line.args))
+        return await dispatch.handle_line(self, caller, text)
 
     async def press(self, caller: Caller, action: str, args: tuple[str, ...]) -> list[Message]:
         """Run a button's action (Button.action with Button.args)."""
-
-        async def run() -> list[Message]:
-            arg = args[0] if args else ""
-            if action == "refresh":
-                return [await self.report(arg, chart=False)]
-            if action == "chart":
-                return [await self.report(arg, chart=True)]
-            if action == "alert_breakout":
-                return [await self.add_alert(caller, arg, "breakout", None)]
-            if action == "snooze":
-                return [self.snooze(caller, parsing.number(arg, "alert id", 1, 1e12))]
-            if action == "mute_symbol":
-                return [self.mute_symbol(caller, arg)]
-            raise UsageError("That button has expired. Try the command again.")
-
-        return await self._guard(action, run)
-
-    async def _guard(self, name: str, run: Callable) -> list[Message]:
-        try:
-            return await run()
-        except LiqwatchError as exc:
-            usage = BY_NAME[name].usage if name in BY_NAME and isinstance(exc, UsageError) else ""
-            text = f"{exc} Usage: {usage}" if usage and "Usage" not in str(exc) else str(exc)
-            return [error_message(text)]
-        except Exception:
-            log.exception("command %s failed", name)
-            return [error_message("Something went wrong on our side. Please try again shortly.")]
-
-    async def _dispatch(self, caller: Caller, name: str, args: tuple[str, ...]) -> list[Message]:
-        if name in ("help", "quit", "exit"):
-            return [self.help()]
-        if name == "liq":
-            if not 1 <= len(args) <= 2:
-                raise UsageError(f"Usage: {BY_NAME['liq'].usage}")
-            window = parsing.number(args[1], "window %", 0, 50) if len(args) == 2 else None
-            return [await self.report(args[0], window)]
-        if name in ("watch", "unwatch"):
-            if not args:
-                raise UsageError(f"Name at least one symbol. Usage: {BY_NAME[name].usage}")
-            method = self.watch if name == "watch" else self.unwatch
-            return [await method(caller, list(args))]
-        if name in ("watchlist", "alerts", "unmute") and args:
-            raise UsageError(f"/{name} takes no arguments.")
-        if name == "watchlist":
-            return [await self.watchlist(caller)]
-        if name == "alerts":
-            return [await self.alerts(caller)]
-        if name == "unmute":
-            return [await self.unmute(caller)]
-        if name == "alert":
-            if len(args) < 2:
-                raise UsageError(f"Usage: {ALERT_USAGE}")
-            kind = args[1].lower()
-            value = args[2] if len(args) > 2 else None
-            if len(args) > 3:
-                raise UsageError(f"Too many arguments. Usage: {ALERT_USAGE}")
-            return [await self.add_alert(caller, args[0], kind, value)]
-        if name == "delalert":
-            if len(args) != 1:
-                raise UsageError(f"Usage: {BY_NAME['delalert'].usage}")
-            return [
-                await self.delete_alert(
-                    caller, parsing.number(args[0].lstrip("#"), "alert id", 1, 1e12)
-                )
-            ]
-        if name == "mute":
-            if len(args) != 1:
-                raise UsageError(f"Usage: {BY_NAME['mute'].usage}")
-            return [await self.mute(caller, args[0])]
-        if name == "summary":
-            return [await self.set_summary(caller, list(args))]
-        raise UsageError("Unknown command. Try /help.")
+        return await dispatch.press_button(self, caller, action, args)
 
     # ---- reports -------------------------------------------------------------------------
 
@@ -299,7 +218,7 @@ class Service:
         self, caller: Caller, symbol: str, kind: str, value: str | float | None
     ) -> Message:
         kind = kind.lower()
-        parsed = _rule_value(kind, value)
+        parsed = rule_value(kind, value)
         key, note = self._chat(caller)
         known, unknown = await self._checked_symbols([symbol])
         if unknown:
@@ -456,31 +375,3 @@ class Service:
 
     def known_symbols(self, prefix: str = "") -> list[str]:
         return self.snapshots.known_symbols(prefix, sorted(self.store.needed_symbols()))
-
-
-def _rule_value(kind: str, value: str | float | None) -> float | None:
-    if kind == "breakout":
-        if value not in (None, ""):
-            raise UsageError(f"breakout takes no value. Usage: {ALERT_USAGE}")
-        return None
-    if value in (None, ""):
-        if kind in ("near", "ratio", "above", "below"):
-            raise UsageError(f"{kind} needs a value. Usage: {ALERT_USAGE}")
-    text = str(value)
-    if kind == "near":
-        return parsing.number(text, "distance %", 0.05, 50)
-    if kind == "ratio":
-        return parsing.number(text, "ratio", 1.05, 100)
-    if kind in ("above", "below"):
-        return parsing.number(text, "price", 1e-9, 1e9)
-    raise UsageError(f"Unknown alert kind '{kind[:20]}'. Usage: {ALERT_USAGE}")
-
-
-def describe_rule(rule) -> str:
-    if rule.kind == "breakout":
-        return f"{rule.symbol} breakout through a key level"
-    if rule.kind == "near":
-        return f"{rule.symbol} within {rule.value:g}% of a key zone"
-    if rule.kind == "ratio":
-        return f"{rule.symbol} ratio beyond {rule.value:g}× (or 1/{rule.value:g})"
-    return f"{rule.symbol} {rule.kind} {fmt_price(rule.value)}"
