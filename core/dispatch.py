@@ -51,9 +51,9 @@ async def press_button(
         if action == "alert_breakout":
             return [await service.add_alert(caller, arg, "breakout", None)]
         if action == "snooze":
-            return [service.snooze(caller, parsing.number(arg, "alert id", 1, 1e12))]
+            return [await service.snooze(caller, parsing.number(arg, "alert id", 1, 1e12))]
         if action == "mute_symbol":
-            return [service.mute_symbol(caller, arg)]
+            return [await service.mute_symbol(caller, arg)]
         raise UsageError("That button has expired. Try the command again.")
 
     return await _guard(action, run)

@@ -8,6 +8,9 @@ Authorisation is the adapter's job: it passes the caller's rights in `Caller`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -48,6 +51,24 @@ class ServiceSettings:
             max_rules_per_user=alerts["max_rules_per_user"],
             check_seconds=alerts["check_seconds"],
         )
+
+
+RESUMED_NOTE = "Note: I could not reach you before, so your alerts were paused. They are back on."
+
+
+def tells_if_resumed(method):
+    """Wrap a per-chat command: if it re-activates a paused chat, its reply says so."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Service, caller: Caller, *args, **kwargs) -> Message:
+        chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
+        result = method(self, caller, *args, **kwargs)
+        message = await result if inspect.isawaitable(result) else result
+        if chat is not None and not chat["active"]:
+            message = dataclasses.replace(message, lines=(*message.lines, RESUMED_NOTE))
+        return message
+
+    return wrapper
 
 
 def reply(title: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Message:
@@ -111,14 +132,8 @@ class Service:
 
     # ---- watchlist -----------------------------------------------------------------------
 
-    def _chat(self, caller: Caller) -> tuple[int, str]:
-        """Register the caller's chat; returns its key and a note if it had been paused."""
-        existing = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
-        note = ""
-        if existing is not None and not existing["active"]:
-            note = (
-                "Note: I could not reach you before, so your alerts were paused. They are back on."
-            )
+    def _chat(self, caller: Caller) -> int:
+        """Register the caller's chat (re-activating a paused one); returns its key."""
         key = self.store.upsert_chat(
             caller.platform,
             caller.chat_id,
@@ -127,7 +142,7 @@ class Service:
             user_id=caller.user_id,
             fallback_chat_id=caller.fallback_chat_id,
         )
-        return key, note
+        return key
 
     async def _checked_symbols(self, raw: list[str]) -> tuple[list[str], list[str]]:
         """Normalise and ask the source about each symbol: (known, unknown)."""
@@ -145,8 +160,10 @@ class Service:
                 raise result
         return known, unknown
 
+    @tells_if_resumed
     async def watch(self, caller: Caller, symbol_list: list[str]) -> Message:
-        key, note = self._chat(caller)
+        key = self._chat(caller)
+        note = ""
         known, unknown = await self._checked_symbols(symbol_list)
         if unknown:
             raise UnknownSymbol(", ".join(unknown))
@@ -180,8 +197,9 @@ class Service:
             lines.append(note)
         return reply("Watchlist updated" if new else "Watchlist unchanged", *lines)
 
+    @tells_if_resumed
     async def unwatch(self, caller: Caller, symbol_list: list[str]) -> Message:
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         wanted = list(dict.fromkeys(symbols.normalize(s) for s in symbol_list))
         removed = [s for s in wanted if self.store.unwatch(key, caller.user_id, s)]
         dropped = 0
@@ -196,8 +214,9 @@ class Service:
             lines.append(f"Not on your watchlist: {', '.join(missing)}.")
         return reply("Watchlist updated" if removed else "Watchlist unchanged", *lines)
 
+    @tells_if_resumed
     async def watchlist(self, caller: Caller) -> Message:
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         watched = self.store.watchlist(key, caller.user_id)
         if not watched:
             return reply("Your watchlist is empty", "Add symbols with /watch BTC ETH.")
@@ -214,12 +233,13 @@ class Service:
 
     # ---- alert rules ---------------------------------------------------------------------
 
+    @tells_if_resumed
     async def add_alert(
         self, caller: Caller, symbol: str, kind: str, value: str | float | None
     ) -> Message:
         kind = kind.lower()
         parsed = rule_value(kind, value)
-        key, note = self._chat(caller)
+        key = self._chat(caller)
         known, unknown = await self._checked_symbols([symbol])
         if unknown:
             raise UnknownSymbol(unknown[0])
@@ -237,12 +257,11 @@ class Service:
             f"#{rule.id} {describe_rule(rule)}",
             f"Checked every {fmt_duration(timedelta(seconds=self.settings.check_seconds))}.",
         ]
-        if note:
-            lines.append(note)
         return reply("Alert set", *lines)
 
+    @tells_if_resumed
     async def alerts(self, caller: Caller) -> Message:
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         rules = self.store.rules_for(key, caller.user_id)
         if not rules:
             return reply("No alerts", "Set one with /alert BTC breakout or /watch BTC.")
@@ -261,14 +280,16 @@ class Service:
         lines.append("Delete one with /delalert ID.")
         return Message(title=f"Your alerts ({len(rules)})", lines=tuple(lines))
 
+    @tells_if_resumed
     async def delete_alert(self, caller: Caller, rule_id: float) -> Message:
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         if not self.store.delete_rule(key, caller.user_id, int(rule_id)):
             raise UsageError(f"You have no alert #{int(rule_id)}. See /alerts.")
         return reply("Alert deleted", f"#{int(rule_id)} is gone.")
 
-    def snooze(self, caller: Caller, rule_id: float, hours: float = 1) -> Message:
-        key, _ = self._chat(caller)
+    @tells_if_resumed
+    async def snooze(self, caller: Caller, rule_id: float, hours: float = 1) -> Message:
+        key = self._chat(caller)
         rule = next((r for r in self.store.rules_for(key, caller.user_id) if r.id == rule_id), None)
         if rule is None:
             raise UsageError("That alert no longer exists. See /alerts.")
@@ -278,8 +299,9 @@ class Service:
             "Snoozed", f"#{rule.id} {describe_rule(rule)} is quiet until {until:%H:%M} UTC."
         )
 
-    def mute_symbol(self, caller: Caller, symbol: str, hours: float = 24) -> Message:
-        key, _ = self._chat(caller)
+    @tells_if_resumed
+    async def mute_symbol(self, caller: Caller, symbol: str, hours: float = 24) -> Message:
+        key = self._chat(caller)
         sym = symbols.normalize(symbol)
         until = self.clock() + timedelta(hours=hours)
         rules = [r for r in self.store.rules_for(key, caller.user_id) if r.symbol == sym]
@@ -295,9 +317,10 @@ class Service:
 
     # ---- mute ----------------------------------------------------------------------------
 
+    @tells_if_resumed
     async def mute(self, caller: Caller, text: str) -> Message:
         span = parsing.duration(text)
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         until = self.clock() + span
         self.store.set_muted_until(key, until)
         return reply(
@@ -306,8 +329,9 @@ class Service:
             "as one digest when the mute ends (or on /unmute).",
         )
 
+    @tells_if_resumed
     async def unmute(self, caller: Caller) -> Message:
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         held = release_mute(self.store, key, self.clock())
         if held is None:
             return reply("Not muted", "Alerts are on.")
@@ -316,13 +340,14 @@ class Service:
 
     # ---- summaries -----------------------------------------------------------------------
 
+    @tells_if_resumed
     async def set_summary(self, caller: Caller, args: list[str]) -> Message:
         if caller.chat_kind != "private" and not (caller.can_manage_chat or caller.is_bot_admin):
             raise LiqwatchError("Only this chat's administrators can change its summaries.")
         usage = BY_NAME["summary"].usage
         if not args:
             raise UsageError(f"Usage: {usage}")
-        key, _ = self._chat(caller)
+        key = self._chat(caller)
         if [a.lower() for a in args] == ["off"]:
             if not self.store.delete_summary(key):
                 return reply("No summary to stop")

@@ -220,3 +220,15 @@ async def test_buttons_refresh_snooze_and_mute(make_app):
     assert "BTC muted" in mute[0].text()
     expired = await app.service.press(ME, "snooze", ("424242",))
     assert expired[0].kind == "error"
+
+
+async def test_a_paused_chat_hears_its_alerts_are_back_on_whatever_it_types(make_app):
+    app, _, _ = make_app()
+    await say(app, "/watch BTC")
+    app.service.set_chat_active("console", "c1", False)  # e.g. the bot was blocked
+    assert app.store.active_rules() == []
+    text, _ = await say(app, "/alerts")
+    assert "paused" in text and "back on" in text
+    assert len(app.store.active_rules()) == 1
+    text, _ = await say(app, "/alerts")
+    assert "paused" not in text
