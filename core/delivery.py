@@ -99,6 +99,10 @@ class Deliverer:
         self._slots = asyncio.Semaphore(max(1, max_concurrent_chats))
         self._batch_size = batch_size
         self._digest = digest
+        # Chats with a pass sending to them right now. Passes overlap (the alert tick delivers at
+        # once while the 1 s delivery job runs, and a send can wait out a flood limit for
+        # seconds): a second pass must not send the same unsent message again meanwhile.
+        self._busy_chats: set[int] = set()
 
     async def deliver_due(self, now: datetime | None = None) -> DeliveryStats:
         """One pass over what is due now: send, mark, reschedule. Never raises for a message."""
@@ -106,9 +110,30 @@ class Deliverer:
         released = self._release_expired_mutes(now, self._digest) if self._digest else 0
         by_chat: dict[int, list[OutboxItem]] = {}
         for item in self._store.due_messages(now, self._batch_size):
-            by_chat.setdefault(item.chat_key, []).append(item)
+            if item.chat_key not in self._busy_chats:
+                by_chat.setdefault(item.chat_key, []).append(item)
+        # Claimed with no await since the query; each chat is released once its outcomes are
+        # recorded, so a later pass sees those outcomes, never the stale "unsent".
+        claimed = set(by_chat)
+        self._busy_chats |= claimed
+
+        def release(chat_key: int) -> None:
+            if chat_key in claimed:  # only this pass's claim, never a later pass's
+                claimed.discard(chat_key)
+                self._busy_chats.discard(chat_key)
+
+        async def deliver_chat(items: list[OutboxItem]) -> None:
+            try:
+                await self._deliver_chat(items, tally)
+            finally:
+                release(items[0].chat_key)
+
         tally = _Tally()
-        await asyncio.gather(*(self._deliver_chat(items, tally) for items in by_chat.values()))
+        try:
+            await asyncio.gather(*(deliver_chat(items) for items in by_chat.values()))
+        finally:
+            for chat_key in list(claimed):  # a task cancelled before it ran
+                release(chat_key)
         return tally.freeze(released)
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
