@@ -157,8 +157,17 @@ def _step_breakout(state: RuleState, tick: SymbolTick, m: float) -> Step:
         usd = tick.usd.get(crossed_down)
         text = breakout_text(tick.symbol, False, crossed_down, usd, tick.price, tick.low)
         fires.append((text, crossed_down[0]))
+    # A zone the price is inside of is still the level to break, although the map now counts
+    # only its part beyond the price (so it may no longer rank as the key zone): keep watching it.
+    old_up, old_down = state.watch_up, state.watch_down
+    watch_up = old_up if old_up and old_up[0] <= tick.price < old_up[1] else up_now
+    watch_down = old_down if old_down and old_down[0] < tick.price <= old_down[1] else down_now
     return RuleState(
-        seen=True, fired_up=fired_up, fired_down=fired_down, watch_up=up_now, watch_down=down_now
+        seen=True,
+        fired_up=fired_up,
+        fired_down=fired_down,
+        watch_up=watch_up,
+        watch_down=watch_down,
     ), fires
 
 

@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from .alerts import MarketView, alert_message, coalesce, digest_message, evaluate
 from .analysis import analyze
 from .errors import LiqwatchError
-from .model import Message
+from .model import Candle, Message
 from .snapshots import SnapshotCache, utcnow
 from .store import Store
 from .summaries import Schedule, gather_analyses, remembered, summary_message
 
 log = logging.getLogger(__name__)
+
+ONE_MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Monitor:
         self.window_pct = window_pct
         self.clock = clock
         self._last_check: dict[str, datetime] = {}
+        self._seen_candle: dict[str, Candle] = {}  # the newest 1m candle at the last check
 
     async def tick(self) -> TickStats:
         now = self.clock()
@@ -59,9 +62,12 @@ class Monitor:
         rules = self.store.active_rules()
         fresh = await self.snapshots.refresh(needed)
         markets: dict[str, MarketView] = {}
+        newest_candles: dict[str, Candle] = {}
         for symbol, snapshot in fresh.items():
             since = self._last_check.get(symbol, now - timedelta(seconds=self.check_seconds))
-            high, low = await self._wick_range(symbol, since, snapshot.price)
+            high, low, newest = await self._wick_range(symbol, since, snapshot.price)
+            if newest is not None:
+                newest_candles[symbol] = newest
             markets[symbol] = MarketView(
                 symbol=symbol,
                 price=snapshot.price,
@@ -81,18 +87,42 @@ class Monitor:
         self.store.commit_tick(states, messages)  # a muted chat's alerts are held
         for symbol in markets:
             self._last_check[symbol] = now
+        self._seen_candle.update(newest_candles)
         return TickStats(len(needed), len(fresh), len(rules), len(events), len(messages))
 
-    async def _wick_range(self, symbol: str, since: datetime, price: float) -> tuple[float, float]:
-        """The 1-minute high/low since the last check, so a wick between checks still counts."""
+    async def _wick_range(
+        self, symbol: str, since: datetime, price: float
+    ) -> tuple[float, float, Candle | None]:
+        """The high/low since the last check, from 1-minute candles, so that a wick between two
+        checks still counts; plus the newest candle, remembered for the next check.
+
+        A candle that was already open at the last check also holds prices from before it (say,
+        the low before a breakout): from that candle only new extremes count, or the old low
+        would re-arm a rule that just fired and fire it again. On a process's first check
+        nothing is remembered, so candles that began before `since` are left out.
+        """
         try:
             candles = await self.snapshots.source.candles(symbol, since)
         except LiqwatchError as exc:
             log.info("%s: no 1m candles (%s); using the price alone", symbol, exc)
-            candles = []
-        highs = [c.high for c in candles if c.open_time + timedelta(minutes=1) > since]
-        lows = [c.low for c in candles if c.open_time + timedelta(minutes=1) > since]
-        return max([price, *highs]), min([price, *lows])
+            return price, price, None
+        seen = self._seen_candle.get(symbol)
+        highs, lows = [price], [price]
+        for candle in candles:
+            if candle.open_time + ONE_MINUTE <= since:
+                continue  # closed before the last check
+            if seen is not None and candle.open_time == seen.open_time:
+                if candle.high > seen.high:
+                    highs.append(candle.high)
+                if candle.low < seen.low:
+                    lows.append(candle.low)
+            elif candle.open_time >= since or (
+                seen is not None and candle.open_time > seen.open_time
+            ):
+                highs.append(candle.high)
+                lows.append(candle.low)
+        newest = max(candles, key=lambda c: c.open_time, default=None)
+        return max(highs), min(lows), newest
 
     async def run_summary(self, summary_id: int) -> bool:
         """Post one summary now (called by its cron trigger). False if it no longer exists."""

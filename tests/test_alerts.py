@@ -107,6 +107,16 @@ def test_breakout_rearms_after_the_margin_and_fires_again():
     assert len(again) == 1 and again[0].level == 92_300
 
 
+def test_breakout_through_a_zone_the_price_walked_into_fires_on_its_way_out():
+    # Inside the zone, the map only counts the zone's part above the price, so another cluster
+    # ranks as the key zone; the zone being walked through is still the level to break.
+    ticker = Ticker(rule("breakout"))
+    ticker.tick(price=91_000)
+    assert ticker.tick(price=92_100, short=HIGHER_SHORT_ZONE) == []  # inside $91,800–$92,300
+    fired = ticker.tick(price=92_368, short=HIGHER_SHORT_ZONE)
+    assert len(fired) == 1 and fired[0].level == 92_300
+
+
 def test_breakout_downward_through_the_key_long_zone():
     ticker = Ticker(rule("breakout"))
     ticker.tick(price=88_000)

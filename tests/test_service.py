@@ -232,3 +232,15 @@ async def test_a_paused_chat_hears_its_alerts_are_back_on_whatever_it_types(make
     assert len(app.store.active_rules()) == 1
     text, _ = await say(app, "/alerts")
     assert "paused" not in text
+
+
+async def test_a_fast_move_inside_one_minute_alerts_once_not_every_tick(make_app):
+    # Checks every 20 s: the 1-minute candle that was open at the last check still holds the
+    # low from before the alert; it must not re-arm the rule and fire it again.
+    app, clock, sender = make_app(prices=[50_000, 50_000, 51_300, 51_300, 51_300, 51_300], step=20)
+    await say(app, "/alert BTC above 51000")
+    await minute(app, clock, 0)
+    for _ in range(5):
+        await minute(app, clock, 20)
+    alerts = [m for _, m in sender.sent if m.kind == "alert"]
+    assert len(alerts) == 1, sender.texts()
