@@ -25,7 +25,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from core.commands import COMMANDS
-from core.errors import ConfigError
+from core.errors import ConfigError, LiqwatchError
 
 from .handlers import TelegramHandlers
 from .render import CallbackCodec
@@ -45,12 +45,15 @@ class TelegramAdapter:
         commands_per_minute: int = 20,
         poll_timeout: float = 10.0,
         messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND,
+        max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.settings = dict(settings)
         self.poll_timeout = poll_timeout
         redact_in_logs(str(self.settings.get("token") or ""))
-        bot = build_bot(self.settings, messages_per_second=messages_per_second)
+        bot = build_bot(
+            self.settings, messages_per_second=messages_per_second, max_retries=max_retries
+        )
         self.sender = TelegramSender(bot, CallbackCodec())
         self.handlers = TelegramHandlers(
             service,
@@ -70,13 +73,26 @@ class TelegramAdapter:
         self.handlers.register(self.application)
 
     async def start(self) -> None:
-        """Connect, publish the command menu, start polling. Raises ConfigError for a bad token."""
-        app = self.application
+        """Connect, publish the command menu, start polling.
+
+        Fails with one line and no traceback: ConfigError for a rejected token, LiqwatchError when
+        the Bot API cannot be reached (the process exits; a supervisor restarts it).
+        """
         try:
-            await app.initialize()
+            await self._start()
         except InvalidToken:
+            await self._unwind()
             # PTB's message quotes the token: say it without it, and drop the chained error.
             raise ConfigError("[telegram] token was rejected by the Bot API") from None
+        except TelegramError as error:  # NetworkError, TimedOut, an odd answer from a proxy
+            await self._unwind()
+            where = self.settings.get("api_base_url") or "the Bot API"
+            reason = _without_secrets(f"{type(error).__name__}: {error}")
+            raise LiqwatchError(f"telegram: cannot start the bot via {where} ({reason})") from None
+
+    async def _start(self) -> None:
+        app = self.application
+        await app.initialize()
         if app.post_init:  # only run_polling() calls it: the manual lifecycle must
             await app.post_init(app)
         await app.start()
@@ -87,6 +103,13 @@ class TelegramAdapter:
             bootstrap_retries=3,
         )
         log.info("telegram bot @%s is polling", app.bot.username)
+
+    async def _unwind(self) -> None:
+        """Undo a partial start; its own failure must not hide the reason the start failed."""
+        try:
+            await self.stop()
+        except Exception as error:
+            log.debug("telegram: stopping after a failed start: %s", error)
 
     async def stop(self) -> None:
         """Stop in order: updater → application → shutdown. Safe after a partial start."""
@@ -133,6 +156,12 @@ def redact_in_logs(secret: str) -> None:
         # records of its children (httpx, telegram.ext.*) and handlers come and go.
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+def _without_secrets(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _redact(record: logging.LogRecord) -> None:

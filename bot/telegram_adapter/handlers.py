@@ -265,7 +265,11 @@ class TelegramHandlers:
         await _answer(query)  # stop the button's spinner before the (maybe slow) service call
         action, args = decoded
         caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=False)
-        replies = await self._ask(self.service.press(caller, action, args))
+        # The service's "refresh" is the text report. Refreshing a chart (how /liq answers) asks
+        # for the report with its chart: a photo can only be edited into a photo, and a fresh
+        # caption under a stale chart would contradict itself. Charts are cached per snapshot.
+        asked = "chart" if action == "refresh" and pressed.photo else action
+        replies = await self._ask(self.service.press(caller, asked, args))
         thread = _thread(pressed)
         if replies and action in _EDIT_IN_PLACE and await self._edit(pressed, replies[0]):
             replies = replies[1:]

@@ -38,6 +38,7 @@ class ApiCall:
     files: dict[str, bytes]
     at: float  # time.monotonic() when it arrived
     status: int  # HTTP status the fake answered
+    result: Any = None  # what the fake answered (e.g. the Message dict a button press can quote)
 
 
 @dataclass
@@ -84,6 +85,8 @@ class FakeTelegramAPI:
         self.token = token
         self.username = username
         self.calls: list[ApiCall] = []
+        # Methods as requests arrive (a long poll is recorded in `calls` only when it returns).
+        self.received: list[str] = []
         self.count_429 = 0
         self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.default_member_status = "member"
@@ -168,6 +171,13 @@ class FakeTelegramAPI:
                 self._changed.wait_for(lambda: len(matching()) >= count), timeout
             )
         return matching()
+
+    async def wait_received(self, method: str, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until `count` requests of `method` have arrived (answered or still pending)."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: self.received.count(method) >= count), timeout
+            )
 
     # ---- update builders (plain dicts, as Telegram sends them) ----------------------------
 
@@ -255,6 +265,8 @@ class FakeTelegramAPI:
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        self.received.append(method)
+        asyncio.get_running_loop().create_task(self._notify())
         params, files = await self._read(request)
         if request.match_info["token"] != self.token:
             return self._answer(method, params, files, 401, {"description": "Unauthorized"})
@@ -294,7 +306,8 @@ class FakeTelegramAPI:
     def _answer(
         self, method: str, params: dict, files: dict, status: int, body: dict[str, Any]
     ) -> web.Response:
-        self.calls.append(ApiCall(method, params, files, time.monotonic(), status))
+        result = body.get("result")
+        self.calls.append(ApiCall(method, params, files, time.monotonic(), status, result))
         if status == 429:
             self.count_429 += 1
         body = {"ok": status == 200, **body}
