@@ -129,7 +129,8 @@ async def cmd_run(cfg: Config) -> int:
     if not adapters and "webhook" not in app.senders:
         await app.aclose()
         raise ConfigError(
-            "no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN "
+            "no chat platform configured: set TELEGRAM_TOKEN or DISCORD_TOKEN, or add a "
+            "[[summaries]] webhook_url "
             "(or try `liqwatch chat` / `liqwatch demo` in this terminal)"
         )
     await run_until_stopped(app, adapters)

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from core.alerts import digest_message
 from core.config import Config
@@ -37,12 +38,21 @@ class App:
     deliverer: Deliverer
     jobs: Jobs
     senders: dict[str, Sender] = field(default_factory=dict)
+    # Things build() opened besides the source and store (e.g. the webhook sender's HTTP client);
+    # adapters close their own senders in stop().
+    owned: list[Any] = field(default_factory=list)
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
 
     async def aclose(self) -> None:
         self.jobs.shutdown()
+        for resource in reversed(self.owned):
+            try:
+                await resource.aclose()
+            except Exception:
+                log.exception("closing %s failed", type(resource).__name__)
+        self.owned.clear()
         await self.source.aclose()
         self.store.close()
 
@@ -76,6 +86,13 @@ def build(
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     app = App(config, source, snapshots, store, service, monitor, deliverer, jobs, senders)
     _configured_summaries(app)
+    if any(entry["webhook_url"] for entry in config.summaries):
+        # Webhook summaries need no chat platform: their sender comes with the schedule.
+        from .discord_adapter.webhook import WebhookSender
+
+        webhooks = WebhookSender()
+        app.add_sender(webhooks)
+        app.owned.append(webhooks)
     return app
 
 

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -99,7 +100,14 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value set, so that log filters can redact them."""
-        return [self.values[s][k] for s, k in SECRET_KEYS if self.values[s][k]]
+        found = [self.values[s][k] for s, k in SECRET_KEYS if self.values[s][k]]
+        # A webhook URL's last segment is its token (`.../webhooks/ID/TOKEN`): whoever reads it
+        # can post there. Logs that name the chat keep the ID part.
+        for entry in self.summaries:
+            token = urlsplit(entry["webhook_url"]).path.rstrip("/").rpartition("/")[2]
+            if token:
+                found.append(token)
+        return found
 
     def _where(self) -> str:
         return str(self.path) if self.path else "the built-in defaults"

@@ -380,3 +380,16 @@ async def test_a_chat_id_that_is_not_discords_is_refused_as_unreachable():
 
     with pytest.raises(ChatUnreachable):
         await sender.send(ChatRef(platform="discord", chat_id="telegram:-100"), SUMMARY)
+
+
+async def test_a_thread_id_written_into_the_webhook_url_is_kept(httpserver, http):
+    """Forum channels need `?thread_id=` on the URL; the operator puts it in the config."""
+    replies = Replies(no_content())
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_handler(replies)
+
+    await WebhookSender(http).send(
+        ChatRef(platform="webhook", chat_id=httpserver.url_for(HOOK_PATH) + "?thread_id=77"),
+        SUMMARY,
+    )
+
+    assert replies.requests[0]["args"] == {"thread_id": "77"}

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -49,7 +50,10 @@ def invite_url(application_id: int) -> str:
 
 def setup_discord_logging() -> None:
     """discord.py's log setup, once per process, unless the application configured logging
-    already (its handlers also get discord.py's records: a second handler would print twice)."""
+    already. `liqwatch` has (bot/logs.py): its one root handler redacts secrets and gets
+    discord.py's records too, whereas discord.utils.setup_logging() would add a second root
+    handler without the redaction (every line printed twice, once unredacted) and reset the
+    level to INFO."""
     global _logging_ready
     if _logging_ready:
         return
@@ -69,6 +73,10 @@ def use_api_base_url(api_base_url: str | None) -> None:
 
 def make_client() -> discord.Client:
     """A client with the default intents: slash commands need no message-content intent."""
+    # The bot has no voice features: skip discord.py's start-up warnings about voice libraries,
+    # which would read like something is missing.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     return discord.Client(intents=discord.Intents.default())
 
 
@@ -84,6 +92,10 @@ async def _login(client: discord.Client, token: str) -> None:
     except discord.LoginFailure:
         raise ConfigError(
             "[discord] token was refused by Discord (reset it in the portal)"
+        ) from None
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise LiqwatchError(
+            f"could not reach Discord to log in ({type(exc).__name__}); try again later"
         ) from None
 
 
@@ -115,7 +127,11 @@ class DiscordAdapter:
         """Log in (a wrong token fails here, loudly) and run the gateway in a background task."""
         setup_discord_logging()
         use_api_base_url(self.settings.get("api_base_url"))
-        await _login(self.client, _token(self.settings))
+        try:
+            await _login(self.client, _token(self.settings))
+        except BaseException:
+            await self.client.close()  # the HTTP session login opened; stop() is not called
+            raise
         self._gateway = asyncio.create_task(
             self.client.connect(reconnect=True), name="discord-gateway"
         )
@@ -127,14 +143,16 @@ class DiscordAdapter:
             log.error("Discord gateway stopped: %s", task.exception(), exc_info=task.exception())
 
     async def stop(self) -> None:
-        """Close the gateway and the HTTP session; safe to call twice or without start()."""
-        if not self.client.is_closed():
-            await self.client.close()
+        """Close the gateway (code 1000) and the HTTP session; safe twice or without start()."""
         gateway, self._gateway = self._gateway, None
         if gateway is not None and not gateway.done():
-            _, pending = await asyncio.wait({gateway}, timeout=STOP_TIMEOUT_SECONDS)
-            for task in pending:
-                task.cancel()
+            # Stop the reader first: closing while it waits for a frame makes aiohttp close with
+            # the reader's code 4000 ("will resume"), which leaves Discord a session to time out.
+            # With nobody reading, client.close() sends 1000 and Discord ends the session at once.
+            gateway.cancel()
+            await asyncio.wait({gateway}, timeout=STOP_TIMEOUT_SECONDS)
+        if not self.client.is_closed():
+            await self.client.close()
 
 
 async def sync_commands(

@@ -168,7 +168,10 @@ async def post_webhook(
     if scheme not in ("http", "https"):
         raise ChatUnreachable(f"not a webhook URL: {redact_webhook_url(url)}")
     _redact_httpx_logs()
-    params = {"thread_id": thread_id} if thread_id else {}
+    # httpx's `params` replaces the URL's own query: keep a configured `?thread_id=` (forum posts).
+    params = dict(httpx.URL(url).params)
+    if thread_id:
+        params["thread_id"] = thread_id
     for body, image in webhook_payloads(message):
         await _post_page(client, url, body, image, params=params, retries=retries, sleep=sleep)
 
