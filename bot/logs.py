@@ -24,7 +24,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater")
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "apscheduler.executors",
+    "telegram.ext.Updater",
+    "matplotlib",
+)
 
 
 def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:

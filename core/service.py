@@ -66,6 +66,7 @@ def tells_if_resumed(method):
         message = await result if inspect.isawaitable(result) else result
         if chat is not None and not chat["active"]:
             message = dataclasses.replace(message, lines=(*message.lines, RESUMED_NOTE))
+            self.summaries.changed()  # its summaries run again
         return message
 
     return wrapper
@@ -390,13 +391,10 @@ class Service:
 
     def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
         changed = self.store.set_chat_active(platform, chat_id, active)
-        log.info(
-            "%s chat %s %s (%d row)",
-            platform,
-            chat_id,
-            "re-activated" if active else "deactivated",
-            changed,
-        )
+        state = "re-activated" if active else "deactivated"
+        log.info("%s chat %s %s (%d row)", platform, chat_id, state, changed)
+        if changed:
+            self.summaries.changed()  # a chat's summaries stop and start with it
 
     def known_symbols(self, prefix: str = "") -> list[str]:
         return self.snapshots.known_symbols(prefix, sorted(self.store.needed_symbols()))
