@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import fmt
 from .errors import ChatUnreachable, DeliveryRetryAfter
 from .model import Message
 from .ports import Sender
@@ -71,6 +73,22 @@ class _Tally:
             self.without_sender,
             released_mutes,
         )
+
+
+LATE_AFTER = timedelta(minutes=5)
+
+
+def late_note(item: OutboxItem, now: datetime) -> Message:
+    """An alert or summary that waited (chat unreachable, platform down) says when it was raised,
+    so an hour-old "BTC is above $91,934" is not read as news."""
+    waited = now - item.created_at
+    if item.message.kind not in ("alert", "summary") or waited < LATE_AFTER:
+        return item.message
+    note = (
+        f"Delayed: raised {item.created_at:%Y-%m-%d %H:%M} UTC, {fmt.duration(waited)} ago; "
+        "prices have moved since."
+    )
+    return dataclasses.replace(item.message, lines=(note, *item.message.lines))
 
 
 class Deliverer:
@@ -179,7 +197,7 @@ class Deliverer:
             tally.without_sender += waiting
             return False
         try:
-            await sender.send(item.chat, item.message)
+            await sender.send(item.chat, late_note(item, self._clock()))
         except DeliveryRetryAfter as wait:
             retry_at = self._clock() + timedelta(seconds=wait.seconds)
             self._store.postpone(item.id, retry_at, f"rate limited: retry after {wait.seconds:g}s")

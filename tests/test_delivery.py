@@ -121,6 +121,26 @@ async def test_a_chat_that_blocked_the_bot_is_deactivated_and_others_still_get_t
     assert telegram.sent[1:] == [("blocked", "a1"), ("blocked", "a2")]
 
 
+async def test_an_alert_that_waited_says_when_it_was_raised(store, clock):
+    seen: list[Message] = []
+
+    class Keeper:
+        platform = "telegram"
+
+        async def send(self, chat: ChatRef, message: Message) -> None:
+            seen.append(message)
+
+    key = store.upsert_chat("telegram", "back")
+    store.enqueue(key, Message("BTC above $91,934", lines=("now $92,853",), kind="alert"))
+    store.deactivate_chat(key)  # the user had blocked the bot
+    clock.advance(3600)
+    store.upsert_chat("telegram", "back")  # ...and came back an hour later
+    await Deliverer(store, {"telegram": Keeper()}, clock=clock).deliver_due()
+    (late,) = seen
+    assert late.lines[0].startswith("Delayed: raised 2025-01-02 12:00 UTC, 1h ago")
+    assert late.lines[1:] == ("now $92,853",)
+
+
 async def test_failures_back_off_exponentially_log_once_and_never_lose_the_message(
     store, deliverer, telegram, clock, caplog
 ):
