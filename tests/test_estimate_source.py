@@ -77,6 +77,17 @@ async def test_a_week_of_5m_data_is_fetched_in_pages_within_binance_limits(excha
         assert starts[0] <= now - 7 * DAY_MS + FIVE_MIN
 
 
+async def test_asking_again_for_a_symbol_downloads_only_the_latest_rows(exchange):
+    source = make_source(exchange.config("estimate"))
+    await source.snapshot("BTC")
+    exchange.reset_counts()
+    again = await source.snapshot("BTC")
+    await source.aclose()
+    assert again.symbol == "BTC" and again.levels
+    assert exchange.count(KLINES) == 1 and exchange.count(OPEN_INTEREST) <= 1
+    assert exchange.total_requests() <= 3  # instead of 8 for the whole week
+
+
 async def test_days_and_interval_come_from_the_config(exchange):
     config = exchange.config("estimate", estimator={"days": 2, "interval": "15m"})
     source = make_source(config)

@@ -3,11 +3,16 @@
 Klines and openInterestHist for the last `[estimator] days` at `[estimator] interval` (7 days of
 5-minute candles = 2,016 by default, paginated), aligned by timestamp, through
 core.estimator.estimate_map; the mark price from premiumIndex splits the map into sides.
+
+The history is kept per symbol between refreshes (core/sources/history.py): the first snapshot of
+a symbol downloads the whole window, later ones only one page of klines and at most one of open
+interest since the last final row, and give the same map a full download would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -18,9 +23,20 @@ from ..errors import DataError, SourceUnavailable
 from ..estimator import CandleArrays, EstimatorParams, estimate_map
 from ..model import Candle, Level, Snapshot
 from ..symbols import normalize
-from .binance import DAY_MS, BinanceClient, Clock, Kline, OpenInterestPoint, interval_ms
+from .binance import (
+    DAY_MS,
+    HOUR_MS,
+    BinanceClient,
+    Clock,
+    Kline,
+    OpenInterestPoint,
+    interval_ms,
+)
 from .binance import price_context as context_from_klines
+from .history import History, HistoryStore, UpdatePlan, plan_update, stitch
 from .http import gather_or_cancel
+
+log = logging.getLogger(__name__)
 
 MapEstimator = Callable[[CandleArrays, EstimatorParams], tuple[np.ndarray, ...]]
 
@@ -72,7 +88,12 @@ def levels_by_side(
 
 
 class EstimateSource:
-    """The `estimate` source (no key). The numpy work runs in a thread, off the event loop."""
+    """The `estimate` source (no key). The numpy work runs in a thread, off the event loop.
+
+    `incremental=False` downloads the whole window on every snapshot (the behaviour before the
+    history was kept; benchmarks compare the two). Symbols not asked for in `history_idle_seconds`
+    are forgotten.
+    """
 
     name = "estimate"
 
@@ -85,6 +106,8 @@ class EstimateSource:
         interval: str = "5m",
         clock: Clock | None = None,
         estimator: MapEstimator = estimate_map,
+        incremental: bool = True,
+        history_idle_seconds: float = HOUR_MS / 1000,
     ):
         interval_ms(interval)  # refuse an interval Binance does not serve, now
         self.binance = binance
@@ -93,6 +116,8 @@ class EstimateSource:
         self.interval = interval
         self._clock = clock or (lambda: datetime.now(UTC))
         self._estimate = estimator
+        self.incremental = incremental
+        self._histories = HistoryStore(idle_ms=int(history_idle_seconds * 1000))
 
     @classmethod
     def from_config(cls, config: Config, clock: Clock | None = None) -> EstimateSource:
@@ -110,13 +135,13 @@ class EstimateSource:
         # The price first: an unknown coin fails with one request instead of ten.
         mark = await self.binance.mark_price(coin)
         now = self.binance.now_ms()
-        start = now - self.days * DAY_MS
         step = interval_ms(self.interval)
-        klines, open_interest = await gather_or_cancel(
-            self.binance.klines_between(coin, self.interval, start, now),
-            self.binance.open_interest_between(coin, self.interval, start, now),
-        )
-        candles = align_candles(klines, open_interest, step)
+        history = await self._history(coin, now, step)
+        # Kept as soon as it is fetched: it is the exchange's data whatever the model makes of it.
+        # A failed fetch raised above and left the stored history as it was.
+        self._histories.put(coin, history, now)
+        klines = history.klines
+        candles = align_candles(klines, history.open_interest, step)
         if len(candles) < 2:
             raise SourceUnavailable(f"Binance has too little open-interest history for {coin}.")
         try:
@@ -134,6 +159,38 @@ class EstimateSource:
             source=self.name,
             as_of=self._clock(),
             context=context,
+        )
+
+    async def _history(self, coin: str, now: int, step: int) -> History:
+        """The window up to `now`: stitched onto the stored history when one page each reaches
+        it and the pieces fit, else downloaded whole."""
+        stored = self._histories.get(coin, now) if self.incremental else None
+        plan = plan_update(stored, now, step) if stored is not None else None
+        if stored is not None and plan is not None:
+            klines, open_interest = await gather_or_cancel(
+                self.binance.klines(
+                    coin, self.interval, plan.klines_from_ms, now, plan.klines_rows
+                ),
+                self._open_interest_page(coin, plan, now),
+            )
+            updated = stitch(stored, plan, klines, open_interest, now, self.days, step)
+            if updated is not None:
+                return updated
+            log.info("%s history changed at Binance or has a gap: downloading it again", coin)
+        start = now - self.days * DAY_MS
+        klines, open_interest = await gather_or_cancel(
+            self.binance.klines_between(coin, self.interval, start, now),
+            self.binance.open_interest_between(coin, self.interval, start, now),
+        )
+        return History(tuple(klines), tuple(open_interest), now)
+
+    async def _open_interest_page(
+        self, coin: str, plan: UpdatePlan, now: int
+    ) -> list[OpenInterestPoint]:
+        if plan.open_interest_from_ms is None:
+            return []  # no new point can exist yet: spare the scarce /futures/data budget
+        return await self.binance.open_interest_hist(
+            coin, self.interval, plan.open_interest_from_ms, now, plan.open_interest_rows
         )
 
     async def candles(self, symbol: str, since: datetime, interval: str = "1m") -> list[Candle]:
