@@ -21,7 +21,13 @@ from bot.logs import setup_logging
 from core import config as config_module
 from core import fmt
 from tests.helpers import ManualClock, app_config, btc_levels, write_replay
-from tests.test_discord_commands import CHANNEL_ID, USER_ID, make_interaction, sent
+from tests.test_discord_commands import (
+    CHANNEL_ID,
+    USER_ID,
+    make_interaction,
+    press_button,
+    sent,
+)
 
 # BTC walks up through the key short cluster at $51,000–51,200, then hovers around it.
 HOVER = [50_000, 50_500, 51_300, 51_250, 51_320, 51_280, 51_310]
@@ -158,7 +164,7 @@ async def test_the_snooze_button_on_an_alert_dm_quiets_that_rule(world):
     snooze = next(item for item in alert["view"].children if item.label == "Snooze 1h")
 
     press = make_interaction(in_server=False)  # pressed in the DM
-    await snooze.callback(press)
+    await press_button(w.adapter.handlers, snooze, press)
 
     assert "quiet until" in embed_text(sent(press)[0]["embeds"][0])
     key = w.app.store.find_chat("discord", f"user:{USER_ID}")["key"]

@@ -114,6 +114,9 @@ class DiscordAdapter:
         self.handlers = CommandHandlers(service, self.settings.get("admins") or ())
         self.client = client or make_client()
         self.tree: app_commands.CommandTree = build_tree(self.client, self.handlers)
+        # Buttons are answered from their custom_id alone, on messages sent before this process
+        # started too; registered before the gateway runs, so no press arrives unheard.
+        self.client.add_dynamic_items(self.handlers.button_listener)
         self.sender = DiscordSender(self.client, self.handlers.view_for)
         self._gateway: asyncio.Task[None] | None = None
 

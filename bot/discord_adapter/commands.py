@@ -19,7 +19,7 @@ from core.errors import LiqwatchError
 from core.model import Button, Caller, Message
 
 from .replies import replace_original, reply
-from .views import ActionView
+from .views import ActionView, press_listener
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ REPLACING_ACTIONS = frozenset({"refresh"})  # these edit the message the button 
 SOMETHING_WENT_WRONG = Message(
     title="Something went wrong on our side",
     lines=("Nothing was changed. Please try again in a minute.",),
+    kind="error",
+)
+BUTTON_NOT_UNDERSTOOD = Message(
+    title="That button has expired",
+    lines=("Nothing was changed. Try the command again.",),
     kind="error",
 )
 SUMMARY_NEEDS_SERVER = Message(
@@ -60,6 +65,9 @@ class CommandHandlers:
     def __init__(self, service: Any, admins: Iterable[str | int] = ()):
         self.service = service
         self.admins = frozenset(str(admin).strip() for admin in admins)
+        # Registered on the client (client.add_dynamic_items): routes every press of our buttons,
+        # on messages old or new, to `press`.
+        self.button_listener = press_listener(self.press)
 
     # ---- who is asking --------------------------------------------------------------------
 
@@ -95,7 +103,7 @@ class CommandHandlers:
     # ---- plumbing ---------------------------------------------------------------------------
 
     def view_for(self, message: Message) -> ActionView | None:
-        return ActionView(message.buttons, self.press) if message.buttons else None
+        return ActionView(message.buttons) if message.buttons else None
 
     @staticmethod
     def _private_in_server(interaction: discord.Interaction) -> bool:
@@ -243,8 +251,13 @@ class CommandHandlers:
 
     # ---- buttons ----------------------------------------------------------------------------
 
-    async def press(self, interaction: discord.Interaction, button: Button) -> None:
-        """A button: Refresh edits the report in place; the others answer the presser privately."""
+    async def press(self, interaction: discord.Interaction, button: Button | None) -> None:
+        """A button: Refresh edits the report in place; the others answer the presser privately.
+
+        `button` is None when its custom_id did not parse: the presser is told, nothing runs."""
+        if button is None:
+            await self._refuse(interaction, BUTTON_NOT_UNDERSTOOD)
+            return
         caller = self.personal_caller(interaction)
 
         def produce() -> Awaitable[list[Message]]:

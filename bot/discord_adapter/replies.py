@@ -28,13 +28,6 @@ def page_kwargs(message: Message, page: Page, view_for: ViewFactory) -> dict[str
     return kwargs
 
 
-def _remember_message(kwargs: dict[str, Any], sent: object) -> None:
-    """Let a view disable its buttons on this message when it times out."""
-    view = kwargs.get("view")
-    if view is not None and hasattr(view, "message"):
-        view.message = sent
-
-
 async def reply(
     interaction: discord.Interaction,
     messages: list[Message],
@@ -49,12 +42,10 @@ async def reply(
         for page in render(message):
             kwargs = page_kwargs(message, page, view_for)
             if acknowledged:
-                sent = await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+                await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
             else:
                 await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
-                sent = None
                 acknowledged = True
-            _remember_message(kwargs, sent)
 
 
 async def replace_original(
@@ -69,8 +60,7 @@ async def replace_original(
     files = kwargs.pop("files", [])
     # `attachments` replaces the old chart (or removes it when the new report has none).
     view = kwargs.pop("view", None)
-    sent = await interaction.edit_original_response(attachments=files, view=view, **kwargs)
-    _remember_message({"view": view}, sent)
+    await interaction.edit_original_response(attachments=files, view=view, **kwargs)
     for page in pages[1:]:
         await interaction.followup.send(wait=True, **page_kwargs(first, page, view_for))
     if rest:

@@ -113,7 +113,4 @@ class DiscordSender:
                 kwargs["allowed_mentions"] = discord.AllowedMentions(
                     everyone=False, roles=False, users=[discord.Object(mention_user_id)]
                 )
-            sent = await target.send(**kwargs)
-            view = kwargs.get("view")
-            if view is not None and hasattr(view, "message"):
-                view.message = sent
+            await target.send(**kwargs)
