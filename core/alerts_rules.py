@@ -13,6 +13,7 @@ from .alerts_messages import breakout_text, level_text, near_text, ratio_text
 from .alerts_state import Bounds, RuleState
 
 RATIO_REARM_FRACTION = 0.05  # a ratio alert re-arms once the ratio is 5 % back inside
+WATCH_USD_DRIFT = 0.05  # a watched zone's remembered USD is refreshed once it moved by more
 
 Fire = tuple[str, float | None]  # (text, level) of one alert
 Step = tuple[RuleState, list[Fire]]
@@ -131,6 +132,35 @@ def _step_level(above: bool, level: float, state: RuleState, tick: SymbolTick, m
     return RuleState(seen=True, fired_up=state.fired_up, fired_down=fired), fires
 
 
+def _zone_usd(
+    zone: Bounds, tick: SymbolTick, watched: Bounds | None, watched_usd: float | None
+) -> float | None:
+    """The USD to name for a broken zone: this map's figure, else the one remembered with it."""
+    usd = tick.usd.get(zone)
+    if usd is None and zone == watched:
+        usd = watched_usd
+    return usd
+
+
+def _watched_usd(
+    zone: Bounds | None, tick: SymbolTick, before: Bounds | None, before_usd: float | None
+) -> float | None:
+    """The USD to remember with the zone a breakout rule watches next.
+
+    The same zone keeps its remembered figure while the map lists none (the price is inside it)
+    or one within WATCH_USD_DRIFT of it: a map refresh moves every amount a little, and
+    rewriting every breakout rule's state each tick for that would cost far more than it says.
+    """
+    if zone is None:
+        return None
+    listed = tick.usd.get(zone)
+    if zone != before or before_usd is None:
+        return listed
+    if listed is None or abs(listed - before_usd) <= WATCH_USD_DRIFT * before_usd:
+        return before_usd
+    return listed
+
+
 def _step_breakout(state: RuleState, tick: SymbolTick, m: float) -> Step:
     up_now, down_now = tick.key_up, tick.key_down
     if not state.seen:  # baseline: a level already behind the price counts as fired
@@ -142,6 +172,8 @@ def _step_breakout(state: RuleState, tick: SymbolTick, m: float) -> Step:
             fired_down=fired_down,
             watch_up=up_now,
             watch_down=down_now,
+            watch_up_usd=_watched_usd(up_now, tick, None, None),
+            watch_down_usd=_watched_usd(down_now, tick, None, None),
         ), []
     ups = [zone for zone in dict.fromkeys((state.watch_up, up_now)) if zone is not None]
     downs = [zone for zone in dict.fromkeys((state.watch_down, down_now)) if zone is not None]
@@ -150,11 +182,11 @@ def _step_breakout(state: RuleState, tick: SymbolTick, m: float) -> Step:
     fired_down, crossed_down = _cross_downward(state.fired_down, downs, *args)
     fires: list[Fire] = []
     if crossed_up is not None:
-        usd = tick.usd.get(crossed_up)
+        usd = _zone_usd(crossed_up, tick, state.watch_up, state.watch_up_usd)
         text = breakout_text(tick.symbol, True, crossed_up, usd, tick.price, tick.high)
         fires.append((text, crossed_up[1]))
     if crossed_down is not None:
-        usd = tick.usd.get(crossed_down)
+        usd = _zone_usd(crossed_down, tick, state.watch_down, state.watch_down_usd)
         text = breakout_text(tick.symbol, False, crossed_down, usd, tick.price, tick.low)
         fires.append((text, crossed_down[0]))
     # A zone the price is inside of is still the level to break, although the map now counts
@@ -168,6 +200,8 @@ def _step_breakout(state: RuleState, tick: SymbolTick, m: float) -> Step:
         fired_down=fired_down,
         watch_up=watch_up,
         watch_down=watch_down,
+        watch_up_usd=_watched_usd(watch_up, tick, old_up, state.watch_up_usd),
+        watch_down_usd=_watched_usd(watch_down, tick, old_down, state.watch_down_usd),
     ), fires
 
 

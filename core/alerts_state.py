@@ -26,6 +26,10 @@ class RuleState:
     near_down: Bounds | None = None  # near: long zone (below) the price came near, not re-armed
     watch_up: Bounds | None = None  # breakout: the key short zone of the last good tick
     watch_down: Bounds | None = None  # breakout: the key long zone of the last good tick
+    # breakout: the USD the map gave the watched zones, so that an alert on a zone the refreshed
+    # map no longer lists (the price walked through it) can still say how big it was
+    watch_up_usd: float | None = None
+    watch_down_usd: float | None = None
 
     def to_json(self) -> str:
         """Compact, deterministic JSON: equal states give equal strings."""
@@ -38,6 +42,8 @@ class RuleState:
             "nd": self.near_down,
             "wu": self.watch_up,
             "wd": self.watch_down,
+            "wuu": self.watch_up_usd,
+            "wdu": self.watch_down_usd,
         }
         present = {
             key: value for key, value in fields.items() if value is not None and value is not False
@@ -69,6 +75,16 @@ def _optional_level(value: object) -> float | None:
     return None if value is None else _number(value)
 
 
+def _optional_usd(value: object) -> float | None:
+    """A zone's USD, or None. Only words depend on it: a bad one is dropped, not the whole state
+    (a fresh state could repeat an alert)."""
+    try:
+        usd = _number(value)
+    except _BadState:
+        return None
+    return usd if usd > 0 else None
+
+
 def _optional_bounds(value: object) -> Bounds | None:
     if value is None:
         return None
@@ -97,6 +113,9 @@ def parse_state(text: str) -> RuleState:
             near_down=_optional_bounds(raw.get("nd")),
             watch_up=_optional_bounds(raw.get("wu")),
             watch_down=_optional_bounds(raw.get("wd")),
+            # absent in states written before the amounts were kept: None, the amount is unknown
+            watch_up_usd=_optional_usd(raw.get("wuu")),
+            watch_down_usd=_optional_usd(raw.get("wdu")),
         )
     except (ValueError, TypeError, OverflowError, RecursionError):  # + _BadState, JSONDecodeError
         return FRESH

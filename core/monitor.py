@@ -4,6 +4,19 @@ tick(): the symbols any rule, watchlist or summary needs → one fresh snapshot 
 → the 1-minute wick range since the last check → the pure alert engine → one message per chat,
 written to the outbox in the same transaction as the rules' new state. A symbol whose source
 failed is simply absent: its rules keep their state and nothing fires on stale data.
+
+Across a restart: each symbol's last good check and the newest candle seen then (a WickMark) are
+committed with the rule states and loaded when the Monitor is created, so the first tick of a new
+process reads the wicks since the last check of the old one, as if it had never stopped: a wick
+that crossed a level while the bot was down fires once, and the candle that was open at the last
+check cannot bring back its pre-alert prices to re-arm and re-fire a rule.
+
+The look-back is capped at MAX_LOOKBACK (60 minutes), after a long downtime or a long source
+outage alike: the tick then reads the candles of the last hour only, for firing and re-arming
+both, like one long check. What happened before that is not replayed (an hour-old wick is news
+nobody wants), and no price from before the last check can enter, because every candle newer
+than the remembered one began after that check. The engine's rule that a re-arm inside one tick
+fires again only when the close is past the level keeps such a long check honest.
 """
 
 from __future__ import annotations
@@ -18,12 +31,13 @@ from .analysis import analyze
 from .errors import LiqwatchError
 from .model import Candle, Message
 from .snapshots import SnapshotCache, utcnow
-from .store import Store
+from .store import Store, WickMark
 from .summaries import Schedule, gather_analyses, remembered, summary_message
 
 log = logging.getLogger(__name__)
 
 ONE_MINUTE = timedelta(minutes=1)
+MAX_LOOKBACK = timedelta(minutes=60)  # the oldest wick a tick reads, e.g. after a long downtime
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class Monitor:
         rearm_margin_pct: float = 0.3,
         window_pct: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
+        max_lookback: timedelta = MAX_LOOKBACK,
     ):
         self.service = service
         self.store = store
@@ -53,8 +68,14 @@ class Monitor:
         self.rearm_margin_pct = rearm_margin_pct
         self.window_pct = window_pct
         self.clock = clock
+        self.max_lookback = max_lookback
         self._last_check: dict[str, datetime] = {}
         self._seen_candle: dict[str, Candle] = {}  # the newest 1m candle at the last check
+        # Where the previous process left off (see the module docstring).
+        for symbol, mark in store.wick_marks().items():
+            self._last_check[symbol] = mark.checked_at
+            if mark.candle is not None:
+                self._seen_candle[symbol] = mark.candle
 
     async def tick(self) -> TickStats:
         now = self.clock()
@@ -64,7 +85,7 @@ class Monitor:
         markets: dict[str, MarketView] = {}
         newest_candles: dict[str, Candle] = {}
         for symbol, snapshot in fresh.items():
-            since = self._last_check.get(symbol, now - timedelta(seconds=self.check_seconds))
+            since = self._since(symbol, now)
             high, low, newest = await self._wick_range(symbol, since, snapshot.price)
             if newest is not None:
                 newest_candles[symbol] = newest
@@ -84,11 +105,22 @@ class Monitor:
             messages.append(
                 (chat_key, alert_message(chat_events), f"alert:{chat_key}:{now.isoformat()}")
             )
-        self.store.commit_tick(states, messages)  # a muted chat's alerts are held
-        for symbol in markets:
+        # Only symbols whose candles came advance their mark: for the others this tick saw the
+        # price alone, so the next one looks back from the older mark, with its candle.
+        marks = {symbol: WickMark(now, candle) for symbol, candle in newest_candles.items()}
+        self.store.commit_tick(states, messages, marks)  # a muted chat's alerts are held
+        for symbol in newest_candles:
             self._last_check[symbol] = now
         self._seen_candle.update(newest_candles)
         return TickStats(len(needed), len(fresh), len(rules), len(events), len(messages))
+
+    def _since(self, symbol: str, now: datetime) -> datetime:
+        """Where this tick's wick range starts: the last good check, but at most max_lookback
+        ago (a symbol never checked: one check interval ago)."""
+        last = self._last_check.get(symbol)
+        if last is None:
+            return now - timedelta(seconds=self.check_seconds)
+        return max(min(last, now), now - self.max_lookback)  # min: a clock that went back
 
     async def _wick_range(
         self, symbol: str, since: datetime, price: float
@@ -98,8 +130,10 @@ class Monitor:
 
         A candle that was already open at the last check also holds prices from before it (say,
         the low before a breakout): from that candle only new extremes count, or the old low
-        would re-arm a rule that just fired and fire it again. On a process's first check
-        nothing is remembered, so candles that began before `since` are left out.
+        would re-arm a rule that just fired and fire it again. The remembered candle survives a
+        restart (the store's wick marks); for a symbol never checked before nothing is remembered,
+        so candles that began before `since` are left out. When `since` is capped (MAX_LOOKBACK),
+        the candle holding it began after the remembered one, so after the last check: it counts.
         """
         try:
             candles = await self.snapshots.source.candles(symbol, since)

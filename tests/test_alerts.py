@@ -41,9 +41,11 @@ def market(
     long: tuple[float, float] | None = LONG_ZONE,
     ratio: float | None = 1.0,
     symbol: str = "BTC",
+    short_usd: float = 412.5e6,
+    long_usd: float = 1.563e9,
 ) -> MarketView:
-    key_short = make_zone("short", short, 412.5e6)
-    key_long = make_zone("long", long, 1.563e9)
+    key_short = make_zone("short", short, short_usd)
+    key_long = make_zone("long", long, long_usd)
     zones = tuple(zone for zone in (key_short, key_long) if zone is not None)
     analysis = Analysis(
         symbol, price, 2.7e9, None, 1.5e9, None, ratio, zones, key_short, key_long,
@@ -132,6 +134,42 @@ def test_breakout_counts_the_zone_of_the_last_tick_when_the_refreshed_map_moved_
     # The price ran through the key zone; the new map no longer has it above the price.
     events = ticker.tick(price=93_000, short=HIGHER_SHORT_ZONE)
     assert [event.level for event in events] == [92_300]
+
+
+def test_a_breakout_on_a_zone_the_map_no_longer_lists_still_names_its_size():
+    ticker = Ticker(rule("breakout"))
+    ticker.tick(price=91_000, short_usd=996.1e6)
+    # Walking through the zone: the map now ranks the higher cluster (with its own amount).
+    assert ticker.tick(price=92_100, short=HIGHER_SHORT_ZONE, short_usd=88e6) == []
+    [event] = ticker.tick(price=92_368, short=HIGHER_SHORT_ZONE, short_usd=88e6)
+    assert "the key short zone $91,800–$92,300 ($996.1M of shorts)" in event.text
+
+
+def test_a_downward_breakout_on_a_remembered_long_zone_names_its_size():
+    ticker = Ticker(rule("breakout"))
+    ticker.tick(price=88_000, long_usd=1.2e9)
+    [event] = ticker.tick(price=85_500, long=(83_000.0, 83_400.0), long_usd=5e8)
+    assert "the key long zone $86,000–$86,500 ($1.20B of longs)" in event.text
+
+
+def test_a_breakout_state_stored_before_amounts_were_kept_still_works_without_the_amount():
+    ticker = Ticker(rule("breakout"))
+    # As an older liqwatch stored it: watching the short zone, no amount.
+    ticker.states = {1: '{"s":true,"v":1,"wd":[86000.0,86500.0],"wu":[91800.0,92300.0]}'}
+    [event] = ticker.tick(price=93_000, short=HIGHER_SHORT_ZONE)
+    assert "broke above the key short zone $91,800–$92,300: now $93,000" in event.text
+    assert ticker.tick(price=93_100, short=HIGHER_SHORT_ZONE) == []  # once, as ever
+
+
+def test_small_moves_of_a_zone_amount_do_not_rewrite_every_breakout_state():
+    ticker = Ticker(rule("breakout"))
+    ticker.tick(price=90_000, short_usd=400e6)
+    ticker.tick(price=90_100, short_usd=410e6)  # a refreshed map: the amount moved 2.5 %
+    assert ticker.last_changed == {}
+    ticker.tick(price=90_200, short_usd=600e6)  # the cluster grew: remembered anew
+    assert 1 in ticker.last_changed
+    [event] = ticker.tick(price=92_400, short=HIGHER_SHORT_ZONE)
+    assert "($600.0M of shorts)" in event.text
 
 
 def test_a_wick_crossing_between_checks_fires_even_if_the_price_closed_back():
@@ -351,9 +389,18 @@ def test_state_survives_a_json_round_trip():
     state = RuleState(
         seen=True, fired_up=92_300.0, fired_down=86_000.0, near_up=(91_800.0, 92_300.0),
         watch_up=(91_800.0, 92_300.0), watch_down=(86_000.0, 86_500.0),
+        watch_up_usd=996.1e6, watch_down_usd=1.563e9,
     )  # fmt: skip
     assert RuleState.from_json(state.to_json()) == state
     assert RuleState.from_json(RuleState().to_json()) == RuleState()
+
+
+@pytest.mark.parametrize("amount", ['"lots"', "-5", "0", "NaN", "true", "[1]"])
+def test_a_garbled_zone_amount_loses_the_amount_not_the_rule_state(amount):
+    text = '{"s":true,"u":92300.0,"v":1,"wu":[91800.0,92300.0],"wuu":' + amount + "}"
+    state = RuleState.from_json(text)
+    assert state.fired_up == 92_300 and state.watch_up == (91_800, 92_300)
+    assert state.watch_up_usd is None
 
 
 # ---- messages ---------------------------------------------------------------------------------

@@ -244,3 +244,19 @@ async def test_a_fast_move_inside_one_minute_alerts_once_not_every_tick(make_app
         await minute(app, clock, 20)
     alerts = [m for _, m in sender.sent if m.kind == "alert"]
     assert len(alerts) == 1, sender.texts()
+
+
+async def test_a_breakout_out_of_a_zone_the_price_walked_through_names_the_zone_size(make_app):
+    # At $51,100 the map counts only the cluster's part above the price, so the zone being
+    # walked through ($51,000–51,200, three levels of $150M shorts) is no longer listed; the
+    # alert on the way out still says how big it was.
+    from core import fmt
+
+    app, clock, sender = make_app(prices=[50_000, 51_100, 51_300])
+    await say(app, "/watch BTC")
+    await minute(app, clock, 0)
+    await minute(app, clock)
+    await minute(app, clock)
+    [alert] = [m for _, m in sender.sent if m.kind == "alert"]
+    assert "$51,000–$51,200" in alert.text()
+    assert f"({fmt.money(3 * 150e6)} of shorts)" in alert.text()

@@ -112,6 +112,8 @@ def test_an_old_v1_database_is_upgraded_in_place_and_keeps_its_data(tmp_path, cl
         assert store.enqueue(7, alert(), dedup_key="rule3:tick9") is None  # old dedup key holds
         store.set_summary(7, ["BTC"], "every 4h", "Europe/Berlin")
         assert store.needed_symbols() == {"BTC", "ETH"}
+        # No alert check recorded yet (v4): the monitor starts as it always did.
+        assert store.wick_marks() == {}
 
     with Store.open(path, clock=clock) as again:  # a second open has nothing left to do
         assert again.schema_version == LATEST_VERSION

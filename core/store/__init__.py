@@ -1,4 +1,5 @@
-"""The SQLite store (sqlite-utils over sqlite3, WAL): chats, watchlists, rules, summaries, outbox.
+"""The SQLite store (sqlite-utils over sqlite3, WAL): chats, watchlists, rules, summaries, outbox,
+and the alert checks' wick marks.
 
 Calls are quick and synchronous, made from the one asyncio thread. All SQL is parameterised;
 values go in and come out as core.model dataclasses and plain types. See schema.py for the tables
@@ -12,8 +13,9 @@ import os
 from .base import Clock, connect
 from .outbox import OutboxItem, OutboxStore
 from .schema import LATEST_VERSION
+from .wicks import WickMark
 
-__all__ = ["LATEST_VERSION", "OutboxItem", "Store"]
+__all__ = ["LATEST_VERSION", "OutboxItem", "Store", "WickMark"]
 
 
 class Store(OutboxStore):

@@ -7,6 +7,7 @@ except `release_held`, which replaces held ones by the digest that carries them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from ..model import ChatRef, Message
 from .codec import db_time, message_from_db, message_json, py_time
 from .subscriptions import SubscriptionStore
+from .wicks import WickMark, WickMarkStore
 
 # Kinds a mute holds back; replies and summaries the chat asked for still go out.
 HELD_WHEN_MUTED = ("alert",)
@@ -61,7 +63,7 @@ def _item(row: dict[str, Any]) -> OutboxItem:
     )
 
 
-class OutboxStore(SubscriptionStore):
+class OutboxStore(SubscriptionStore, WickMarkStore):
     def enqueue(
         self,
         chat_key: int,
@@ -97,9 +99,14 @@ class OutboxStore(SubscriptionStore):
             return int(cursor.lastrowid) if cursor.rowcount == 1 else None
 
     def commit_tick(
-        self, states: dict[int, str], messages: list[tuple[int, Message, str | None]]
+        self,
+        states: dict[int, str],
+        messages: list[tuple[int, Message, str | None]],
+        wick_marks: Mapping[str, WickMark] | None = None,
     ) -> list[int]:
-        """The alert engine's result, all or nothing: new rule states and the messages they caused.
+        """The alert engine's result, all or nothing: new rule states, the messages they caused,
+        and (optionally) each checked symbol's WickMark, so the states and the marks always
+        describe the same check.
 
         Messages whose dedup key is already queued are skipped, so re-running a tick after a crash
         changes nothing. Returns the ids of the messages queued now.
@@ -108,6 +115,8 @@ class OutboxStore(SubscriptionStore):
         with self._transaction():
             for rule_id, state in states.items():
                 self._write("UPDATE rules SET state_json = ? WHERE id = ?", (state, rule_id))
+            if wick_marks:
+                self.save_wick_marks(wick_marks)
             for chat_key, message, dedup_key in messages:
                 outbox_id = self.enqueue(chat_key, message, dedup_key)
                 if outbox_id is not None:

@@ -81,5 +81,19 @@ V2 = (
 # v3: what a summary showed per symbol (ratio, price, key levels), to say what moved since then.
 V3 = ("ALTER TABLE summaries ADD COLUMN last_state TEXT NOT NULL DEFAULT '{}'",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
+# v4: per symbol, the last good alert check and the newest 1-minute candle seen at it, so that a
+# restarted monitor reads the wicks since that check (written with the rule states, in one tick).
+V4 = (
+    """CREATE TABLE wick_marks (
+        symbol TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        candle_open_time TEXT,
+        candle_open REAL,
+        candle_high REAL,
+        candle_low REAL,
+        candle_close REAL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
 LATEST_VERSION = len(MIGRATIONS)
