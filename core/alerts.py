@@ -6,7 +6,8 @@ The store keeps each rule's state as the opaque JSON string `RuleState.to_json()
 Semantics (what a trader gets):
 
 - **Wick-aware.** `MarketView.high_since` / `low_since` are the 1-minute wick range since the
-  previous good check. A level reached by a wick counts even if the price closed back: `above X`
+  previous good check (across a restart too: the monitor stores its last check, and looks back
+  at most an hour). A level reached by a wick counts even if the price closed back: `above X`
   fires when high_since >= X. The text then says "wicked/traded above ... and is back at ...".
 - **One alert per crossing (hysteresis).** After a rule fires it is *fired* for that level and
   stays silent until it re-arms:
