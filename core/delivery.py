@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +74,37 @@ class _Tally:
             self.without_sender,
             released_mutes,
         )
+
+
+class PartProgress:
+    """How many parts of a multi-part message (a chart, then a long text) a platform accepted.
+
+    A Sender records each accepted part; when a later part fails and the outbox retries the
+    message, the sender skips what already went out instead of sending the chart twice. Kept in
+    memory (bounded): after a restart a retry sends every part again, like the one-message window
+    described at the top.
+    """
+
+    def __init__(self, limit: int = 512):
+        self._limit = limit
+        self._done: OrderedDict[tuple, int] = OrderedDict()
+
+    @staticmethod
+    def _key(target: str, message: Message) -> tuple:
+        return (target, hash(message))
+
+    def done(self, target: str, message: Message) -> int:
+        return self._done.get(self._key(target, message), 0)
+
+    def record(self, target: str, message: Message, parts: int) -> None:
+        key = self._key(target, message)
+        self._done[key] = parts
+        self._done.move_to_end(key)
+        while len(self._done) > self._limit:
+            self._done.popitem(last=False)
+
+    def finish(self, target: str, message: Message) -> None:
+        self._done.pop(self._key(target, message), None)
 
 
 LATE_AFTER = timedelta(minutes=5)

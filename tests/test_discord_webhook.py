@@ -14,6 +14,7 @@ import pytest
 from werkzeug import Request, Response
 
 from bot.discord_adapter import DiscordSender, WebhookSender, post_webhook, redact_webhook_url
+from bot.discord_adapter.render import render
 from bot.discord_adapter.webhook import RATE_LIMIT_RETRIES, WebhookError
 from core.errors import ChatUnreachable, DeliveryRetryAfter
 from core.model import Button, ChatRef, Message, Section
@@ -392,3 +393,26 @@ async def test_a_thread_id_written_into_the_webhook_url_is_kept(httpserver, http
     )
 
     assert replies.requests[0]["args"] == {"thread_id": "77"}
+
+
+async def test_a_retry_after_a_failed_later_page_posts_only_the_rest():
+    long_summary = Message(  # more than one page of embeds
+        "Summary · many",
+        sections=tuple(Section(f"Coin {n}", ("x" * 1000,) * 5) for n in range(6)),
+        kind="summary",
+    )
+    pages = len(render(long_summary))
+    assert pages > 1
+    limited = http_error(discord.HTTPException, 429, headers={"Retry-After": "1"})
+    channel = target()
+    channel.send.side_effect = [None, limited] + [None] * pages
+    sender = DiscordSender(fake_client({}, {900: channel}))
+    chat = ChatRef(platform="discord", chat_id="channel:900")
+
+    with pytest.raises(DeliveryRetryAfter):
+        await sender.send(chat, long_summary)
+    await sender.send(chat, long_summary)  # the outbox's retry
+
+    titles = [c.kwargs["embeds"][0].title for c in channel.send.await_args_list]
+    assert channel.send.await_count == pages + 1  # the failed page twice, the first page once
+    assert titles.count(titles[0]) == 1

@@ -365,6 +365,25 @@ async def test_a_429_that_persists_after_the_retries_becomes_delivery_retry_afte
     await sender.bot.shutdown()
 
 
+async def test_a_retry_after_a_failed_second_part_does_not_send_the_chart_again(fake):
+    settings = {"token": fake.token, "api_base_url": fake.api_base_url}
+    sender = TelegramSender(build_bot(settings, max_retries=0), CallbackCodec())
+    await sender.bot.initialize()
+    summary = Message(  # too long for a caption: the chart, then the text
+        "Summary · BTC", lines=tuple(f"line {n} " + "x" * 60 for n in range(40)), image=PNG,
+        kind="summary",
+    )  # fmt: skip
+    fake.fail_next("sendMessage", count=1, status=429, retry_after=1)
+    with pytest.raises(DeliveryRetryAfter):
+        await sender.send(ChatRef("telegram", "4245"), summary)
+    await sender.send(ChatRef("telegram", "4245"), summary)  # the outbox's retry
+    assert len(fake.calls_to("sendPhoto")) == 1
+    assert len(fake.calls_to("sendMessage")) == 1
+    await sender.send(ChatRef("telegram", "4245"), summary)  # a new delivery sends it all
+    assert len(fake.calls_to("sendPhoto")) == 2
+    await sender.bot.shutdown()
+
+
 @pytest.mark.parametrize(
     "status,description",
     [

@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 
+from core.delivery import PartProgress
 from core.errors import ChatUnreachable, DeliveryRetryAfter
 from core.model import ChatRef, Message
 
@@ -53,6 +54,7 @@ class DiscordSender:
     def __init__(self, client: discord.Client, view_for: ViewFactory = _no_view):
         self.client = client
         self.view_for = view_for
+        self.progress = PartProgress()  # a retry skips the pages already posted
 
     async def send(self, chat: ChatRef, message: Message) -> None:
         kind, target_id = parse_chat_id(chat.chat_id)
@@ -71,7 +73,7 @@ class DiscordSender:
     async def _to_user(self, user_id: int, fallback_chat_id: str | None, message: Message) -> None:
         try:
             user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-            await self._post(user, message)
+            await self._post(user, message, where=f"user:{user_id}")
             return
         except (discord.Forbidden, discord.NotFound) as exc:
             # DMs closed, no shared server any more, or the account is gone.
@@ -95,7 +97,7 @@ class DiscordSender:
             )
             if not hasattr(channel, "send"):  # a category or forum: nowhere to post
                 raise ChatUnreachable(f"Discord channel {channel_id} cannot receive messages")
-            await self._post(channel, message, mention_user_id)
+            await self._post(channel, message, mention_user_id, where=f"channel:{channel_id}")
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChatUnreachable(f"Discord channel {channel_id} is unreachable: {exc}") from exc
 
@@ -104,8 +106,12 @@ class DiscordSender:
         target: discord.abc.Messageable,
         message: Message,
         mention_user_id: int | None = None,
+        where: str = "",
     ) -> None:
+        skip = self.progress.done(where, message)
         for index, page in enumerate(render(message)):
+            if index < skip:
+                continue
             kwargs: dict[str, Any] = page_kwargs(message, page, self.view_for)
             if mention_user_id is not None and index == 0:
                 # Ping only that user, whatever else the text might contain.
@@ -114,3 +120,5 @@ class DiscordSender:
                     everyone=False, roles=False, users=[discord.Object(mention_user_id)]
                 )
             await target.send(**kwargs)
+            self.progress.record(where, message, index + 1)
+        self.progress.finish(where, message)

@@ -26,6 +26,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
+from core.delivery import PartProgress
 from core.errors import ChatUnreachable, ConfigError, DeliveryRetryAfter
 from core.model import ChatRef, Message
 
@@ -131,15 +132,26 @@ class TelegramSender:
         self.bot = bot
         self.codec = codec
         self.pacer = pacer or ChatPacer()
+        self.progress = PartProgress()
 
     async def send(self, chat: ChatRef, message: Message) -> None:
-        """Deliver one queued message (alert, summary), paced per private chat."""
+        """Deliver one queued message (alert, summary), paced per private chat. A retry after a
+        failed later part sends only the parts Telegram has not accepted yet."""
         target = chat_id_value(chat.chat_id)
         thread = int(chat.thread_id) if chat.thread_id else None
+        where = f"{chat.chat_id}/{chat.thread_id}"
+
+        def accepted(parts: int) -> None:
+            self.progress.record(where, message, parts)
+
+        skip = self.progress.done(where, message)
         try:
-            await self.deliver(target, message, thread, paced=True)
+            await self.deliver(target, message, thread, paced=True, skip=skip, on_part=accepted)
         except ChatMigrated as moved:  # a group became a supergroup: its id changed
-            await self.deliver(moved.new_chat_id, message, thread, paced=True)
+            await self.deliver(
+                moved.new_chat_id, message, thread, paced=True, skip=skip, on_part=accepted
+            )
+        self.progress.finish(where, message)
 
     async def deliver(
         self,
@@ -147,17 +159,24 @@ class TelegramSender:
         message: Message,
         thread_id: int | None = None,
         paced: bool = False,
+        skip: int = 0,
+        on_part: Callable[[int], None] | None = None,
     ) -> list[TgMessage]:
-        """Send every part of `message`; buttons go on the last part. Translates Telegram errors."""
+        """Send every part of `message` (but the first `skip`); buttons go on the last part;
+        `on_part(n)` after the n-th part was accepted. Translates Telegram errors."""
         parts = plan_parts(message)
         markup = keyboard(message.buttons, self.codec)
         sent: list[TgMessage] = []
         try:
             for index, part in enumerate(parts):
+                if index < skip:
+                    continue
                 if paced and isinstance(chat_id, int) and chat_id > 0:
                     await self.pacer.wait_turn(chat_id)
                 extra = {"reply_markup": markup} if index == len(parts) - 1 else {}
                 sent.append(await self._send_part(chat_id, part.html, part.photo, thread_id, extra))
+                if on_part is not None:
+                    on_part(index + 1)
         except Forbidden as error:
             raise ChatUnreachable(f"telegram chat {chat_id}: {error.message}") from error
         except RetryAfter as error:
