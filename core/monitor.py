@@ -158,6 +158,19 @@ class Monitor:
         newest = max(candles, key=lambda c: c.open_time, default=None)
         return max(highs), min(lows), newest
 
+    async def _range_since(self, symbol: str, since: datetime, price: float) -> tuple[float, float]:
+        """High and low since the previous summary (5-minute candles; the price alone if the
+        source has none), so a key level broken and left again in between is still reported."""
+        since = max(since, self.clock() - timedelta(days=2))
+        try:
+            candles = await self.snapshots.source.candles(symbol, since, "5m")
+        except LiqwatchError as exc:
+            log.info("%s: no candles since the last summary (%s)", symbol, exc)
+            candles = []
+        highs = [c.high for c in candles if c.open_time + timedelta(minutes=5) > since]
+        lows = [c.low for c in candles if c.open_time + timedelta(minutes=5) > since]
+        return max([price, *highs]), min([price, *lows])
+
     async def run_summary(self, summary_id: int) -> bool:
         """Post one summary now (called by its cron trigger). False if it no longer exists."""
         summary = next((s for s in self.store.summaries() if s["id"] == summary_id), None)
@@ -168,7 +181,11 @@ class Monitor:
         first = next(((s, a) for _, s, a in results if s is not None), None)
         image = await self.service.chart(*first) if first else None
         previous = summary.get("last_state") or {}
-        message = summary_message(schedule.text, results, previous, image)
+        ranges = {}
+        for sym, snapshot, _ in results:
+            if snapshot is not None and previous.get(sym) and summary.get("last_run_at"):
+                ranges[sym] = await self._range_since(sym, summary["last_run_at"], snapshot.price)
+        message = summary_message(schedule.text, results, previous, image, ranges)
         now = self.clock()
         state = {sym: remembered(a) for sym, _, a in results if a is not None}
         self.store.enqueue(

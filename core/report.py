@@ -274,12 +274,13 @@ def summary_section(
     snapshot: Snapshot,
     analysis: Analysis,
     previous_ratio: float | None,
-    crossed: list[str],
+    crossed: list[str] | None,
 ) -> Section:
     """One symbol of a scheduled summary: price, 24 h change, ratio move, key zones, crossings.
 
     `crossed` holds ready-made descriptions of the key levels the price went through since the
-    previous summary (the service knows them); an empty list says none was crossed.
+    previous summary (the service knows them); an empty list says none was crossed; None (the
+    first summary) says nothing about crossings.
     """
     name = f"{symbol} · {SAMPLE_LABEL}" if snapshot.sample else symbol
     change = snapshot.context.change_24h_pct if snapshot.context else None
@@ -304,6 +305,6 @@ def summary_section(
             lines.append(f"{label} {zone_text(zone)}")
     if crossed:
         lines.append("Crossed since the previous summary: " + ", ".join(crossed))
-    else:
+    elif crossed is not None:
         lines.append("No key level crossed since the previous summary")
     return Section(name=name, lines=tuple(lines))

@@ -79,15 +79,16 @@ def parse_schedule(args: list[str]) -> Schedule:
     return Schedule(symbols=names, text=text, tz=tz)
 
 
-def crossed_levels(previous: dict, price: float) -> list[str]:
-    """Key levels the price went through since the previous summary (from its stored levels)."""
+def crossed_levels(previous: dict, high: float, low: float) -> list[str]:
+    """Key levels the price went through since the previous summary (from its stored levels),
+    judged on the high and low since then, so a break that reverted still counts."""
     from .fmt import price as fmt_price
 
     crossed = []
     above, below = previous.get("key_short"), previous.get("key_long")
-    if above and price >= above:
+    if above and high >= above:
         crossed.append(f"broke above the key short level {fmt_price(above)}")
-    if below and price <= below:
+    if below and low <= below:
         crossed.append(f"fell through the key long level {fmt_price(below)}")
     return crossed
 
@@ -97,6 +98,7 @@ def summary_message(
     results: list[tuple[str, Snapshot | None, Analysis | None]],
     previous: dict[str, dict],
     image: bytes | None,
+    ranges: dict[str, tuple[float, float]] | None = None,
 ) -> Message:
     """One message: a section per symbol (price, 24 h change, ratio move, zones, crossings)."""
     sections, failed = [], []
@@ -107,7 +109,13 @@ def summary_message(
         prev = previous.get(sym, {})
         sections.append(
             summary_section(
-                sym, snapshot, result, prev.get("ratio"), crossed_levels(prev, snapshot.price)
+                sym,
+                snapshot,
+                result,
+                prev.get("ratio"),
+                crossed_levels(prev, *(ranges or {}).get(sym, (snapshot.price,) * 2))
+                if prev
+                else None,
             )
         )
     lines = [f"No data for {', '.join(failed)} this time."] if failed else []
@@ -132,8 +140,9 @@ def remembered(result: Analysis) -> dict:
     return {
         "ratio": result.ratio,
         "price": result.price,
-        "key_short": result.key_short.low if result.key_short else None,
-        "key_long": result.key_long.high if result.key_long else None,
+        # the far edges, as breakout alerts use them: through the whole cluster
+        "key_short": result.key_short.high if result.key_short else None,
+        "key_long": result.key_long.low if result.key_long else None,
     }
 
 

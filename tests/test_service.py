@@ -260,3 +260,16 @@ async def test_a_breakout_out_of_a_zone_the_price_walked_through_names_the_zone_
     [alert] = [m for _, m in sender.sent if m.kind == "alert"]
     assert "$51,000–$51,200" in alert.text()
     assert f"({fmt.money(3 * 150e6)} of shorts)" in alert.text()
+
+
+async def test_summary_reports_a_key_level_broken_and_left_again_in_between(make_app):
+    app, clock, sender = make_app(prices=[50_000, 51_300, 50_000, 50_000])
+    await say(app, "/summary BTC every 4h")
+    summary_id = app.store.summaries()[0]["id"]
+    await app.monitor.run_summary(summary_id)
+    clock.advance(180)  # up through the $51,000–51,200 cluster and back down since then
+    await app.monitor.run_summary(summary_id)
+    await app.deliverer.deliver_due()
+    first, second = (m.text() for _, m in sender.sent)
+    assert "crossed" not in first.lower()  # nothing to compare the first summary with
+    assert "broke above the key short level $51,200" in second
