@@ -51,7 +51,7 @@ async def press_button(
         if action == "alert_breakout":
             return [await service.add_alert(caller, arg, "breakout", None)]
         if action == "snooze":
-            return [await service.snooze(caller, parsing.number(arg, "alert id", 1, 1e12))]
+            return [await service.snooze(caller, parsing.alert_id(arg))]
         if action == "mute_symbol":
             return [await service.mute_symbol(caller, arg)]
         raise UsageError("That button has expired. Try the command again.")
@@ -105,11 +105,7 @@ async def _dispatch(
     if name == "delalert":
         if len(args) != 1:
             raise UsageError(f"Usage: {BY_NAME['delalert'].usage}")
-        return [
-            await service.delete_alert(
-                caller, parsing.number(args[0].lstrip("#"), "alert id", 1, 1e12)
-            )
-        ]
+        return [await service.delete_alert(caller, parsing.alert_id(args[0]))]
     if name == "mute":
         if len(args) != 1:
             raise UsageError(f"Usage: {BY_NAME['mute'].usage}")

@@ -12,12 +12,17 @@ def money(usd: float | None) -> str:
         return "—"
     sign = "-" if usd < 0 else ""
     value = abs(usd)
-    for threshold, suffix, digits in ((1e12, "T", 2), (1e9, "B", 2), (1e6, "M", 1), (1e3, "K", 1)):
+    units = ((1e3, "K", 1), (1e6, "M", 1), (1e9, "B", 2), (1e12, "T", 2))
+    for index in range(len(units) - 1, -1, -1):
+        threshold, suffix, digits = units[index]
         if value >= threshold:
             scaled = round(value / threshold, digits)
-            if scaled >= 1000 and suffix != "T":
-                continue  # 999.96M rounds to 1000.0M: let the bigger unit say it
+            if scaled >= 1000 and index + 1 < len(units):  # 999.96M rounds to 1000.0M: say $1.00B
+                threshold, suffix, digits = units[index + 1]
+                scaled = round(value / threshold, digits)
             return f"{sign}${scaled:.{digits}f}{suffix}"
+    if round(value) >= 1000:  # 999.6 rounds to $1,000: say $1.0K
+        return f"{sign}$1.0K"
     return f"{sign}${value:,.0f}"
 
 

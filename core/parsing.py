@@ -55,6 +55,14 @@ def number(text: str, what: str, low: float, high: float) -> float:
     return value
 
 
+def alert_id(text: str) -> int:
+    """`3` or `#3`: a whole number, nothing else (`1.9` must not delete alert #1)."""
+    cleaned = text.strip().lstrip("#")
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12 or int(cleaned) < 1:
+        raise UsageError(f"'{text[:20]}' is not an alert id. See the ids with /alerts.")
+    return int(cleaned)
+
+
 _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$")
 _UNIT_SECONDS = {
     "m": 60,

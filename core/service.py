@@ -282,14 +282,14 @@ class Service:
         return Message(title=f"Your alerts ({len(rules)})", lines=tuple(lines))
 
     @tells_if_resumed
-    async def delete_alert(self, caller: Caller, rule_id: float) -> Message:
+    async def delete_alert(self, caller: Caller, rule_id: int) -> Message:
         key = self._chat(caller)
         if not self.store.delete_rule(key, caller.user_id, int(rule_id)):
             raise UsageError(f"You have no alert #{int(rule_id)}. See /alerts.")
         return reply("Alert deleted", f"#{int(rule_id)} is gone.")
 
     @tells_if_resumed
-    async def snooze(self, caller: Caller, rule_id: float, hours: float = 1) -> Message:
+    async def snooze(self, caller: Caller, rule_id: int, hours: float = 1) -> Message:
         key = self._chat(caller)
         rule = next((r for r in self.store.rules_for(key, caller.user_id) if r.id == rule_id), None)
         if rule is None:
