@@ -46,9 +46,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("alerts", "/alerts", "List your alerts with their ids", "/alerts"),
     CommandSpec("delalert", "/delalert ID", "Delete one alert by its id", "/delalert 3"),
     CommandSpec(
-        "mute", "/mute DURATION", "Hold alerts for a while, then get one digest", "/mute 2h"
+        "mute",
+        "/mute DURATION",
+        "Hold alerts for a while, then get one digest",
+        "/mute 2h",
+        chat_wide=True,  # a group's mute silences everyone's alerts there
     ),
-    CommandSpec("unmute", "/unmute", "Deliver held alerts now and resume", "/unmute"),
+    CommandSpec(
+        "unmute", "/unmute", "Deliver held alerts now and resume", "/unmute", chat_wide=True
+    ),
     CommandSpec(
         "summary",
         "/summary SYMBOL... every 4h | daily HH:MM [TZ] | off",

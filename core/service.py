@@ -72,6 +72,12 @@ def tells_if_resumed(method):
     return wrapper
 
 
+def _require_chat_rights(caller: Caller, what: str) -> None:
+    """Chat-wide settings (summaries, mute) in a group or channel are for its administrators."""
+    if caller.chat_kind != "private" and not (caller.can_manage_chat or caller.is_bot_admin):
+        raise LiqwatchError(f"Only this chat's administrators can {what}.")
+
+
 def reply(title: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Message:
     return Message(title=title, lines=tuple(lines), buttons=buttons)
 
@@ -320,6 +326,7 @@ class Service:
 
     @tells_if_resumed
     async def mute(self, caller: Caller, text: str) -> Message:
+        _require_chat_rights(caller, "mute its alerts")
         span = parsing.duration(text)
         key = self._chat(caller)
         until = self.clock() + span
@@ -332,6 +339,7 @@ class Service:
 
     @tells_if_resumed
     async def unmute(self, caller: Caller) -> Message:
+        _require_chat_rights(caller, "unmute its alerts")
         key = self._chat(caller)
         held = release_mute(self.store, key, self.clock())
         if held is None:
@@ -343,8 +351,7 @@ class Service:
 
     @tells_if_resumed
     async def set_summary(self, caller: Caller, args: list[str]) -> Message:
-        if caller.chat_kind != "private" and not (caller.can_manage_chat or caller.is_bot_admin):
-            raise LiqwatchError("Only this chat's administrators can change its summaries.")
+        _require_chat_rights(caller, "change its summaries")
         usage = BY_NAME["summary"].usage
         if not args:
             raise UsageError(f"Usage: {usage}")

@@ -275,3 +275,15 @@ async def test_summary_reports_a_key_level_broken_and_left_again_in_between(make
     first, second = (m.text() for _, m in sender.sent)
     assert "crossed" not in first.lower()  # nothing to compare the first summary with
     assert "broke above the key short level $51,200" in second
+
+
+async def test_only_group_admins_can_mute_a_group(make_app):
+    app, _, _ = make_app()
+    member = Caller("telegram", "-100", "u7", chat_kind="group", can_manage_chat=False)
+    text, _ = await say(app, "/mute 30d", member)
+    assert "administrators" in text
+    assert app.store.find_chat("telegram", "-100") is None  # nothing changed, not even a row
+    admin = Caller("telegram", "-100", "u8", chat_kind="group", can_manage_chat=True)
+    text, _ = await say(app, "/mute 2h", admin)
+    key = app.store.find_chat("telegram", "-100")["key"]
+    assert "Muted" in text and app.store.muted_until(key) is not None
