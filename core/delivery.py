@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import fmt
 from .errors import ChatUnreachable, DeliveryRetryAfter
 from .model import Message
 from .ports import Sender
@@ -112,14 +111,11 @@ LATE_AFTER = timedelta(minutes=5)
 
 def late_note(item: OutboxItem, now: datetime) -> Message:
     """An alert or summary that waited (chat unreachable, platform down) says when it was raised,
-    so an hour-old "BTC is above $91,934" is not read as news."""
-    waited = now - item.created_at
-    if item.message.kind not in ("alert", "summary") or waited < LATE_AFTER:
+    so an hour-old "BTC is above $91,934" is not read as news. The note does not depend on `now`:
+    a retried message must stay the same message (senders track its parts by it)."""
+    if item.message.kind not in ("alert", "summary") or now - item.created_at < LATE_AFTER:
         return item.message
-    note = (
-        f"Delayed: raised {item.created_at:%Y-%m-%d %H:%M} UTC, {fmt.duration(waited)} ago; "
-        "prices have moved since."
-    )
+    note = f"Delayed: raised {item.created_at:%Y-%m-%d %H:%M} UTC; prices have moved since."
     return dataclasses.replace(item.message, lines=(note, *item.message.lines))
 
 

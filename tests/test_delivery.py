@@ -137,7 +137,7 @@ async def test_an_alert_that_waited_says_when_it_was_raised(store, clock):
     store.upsert_chat("telegram", "back")  # ...and came back an hour later
     await Deliverer(store, {"telegram": Keeper()}, clock=clock).deliver_due()
     (late,) = seen
-    assert late.lines[0].startswith("Delayed: raised 2025-01-02 12:00 UTC, 1h ago")
+    assert late.lines[0] == "Delayed: raised 2025-01-02 12:00 UTC; prices have moved since."
     assert late.lines[1:] == ("now $92,853",)
 
 
