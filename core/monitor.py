@@ -70,6 +70,7 @@ class Monitor:
         self.clock = clock
         self.max_lookback = max_lookback
         self._last_check: dict[str, datetime] = {}
+        self._last_tick: datetime | None = None
         self._seen_candle: dict[str, Candle] = {}  # the newest 1m candle at the last check
         # Where the previous process left off (see the module docstring).
         for symbol, mark in store.wick_marks().items():
@@ -80,23 +81,31 @@ class Monitor:
     async def tick(self) -> TickStats:
         now = self.clock()
         needed = self.store.needed_symbols()
-        rules = self.store.active_rules()
-        fresh = await self.snapshots.refresh(needed)
+        # Data fetched since the previous check only: a map cached from before it would give the
+        # engine an old price as this tick's close ("... and is back at <old price>").
+        fresh = await self.snapshots.refresh(needed, newer_than=self._last_tick)
         markets: dict[str, MarketView] = {}
         newest_candles: dict[str, Candle] = {}
         for symbol, snapshot in fresh.items():
             since = self._since(symbol, now)
             high, low, newest = await self._wick_range(symbol, since, snapshot.price)
+            price = snapshot.price
             if newest is not None:
                 newest_candles[symbol] = newest
+                if newest.open_time + 2 * ONE_MINUTE > now:  # the candle in progress: the latest
+                    price = newest.close
+                    high, low = max(high, price), min(low, price)
             markets[symbol] = MarketView(
                 symbol=symbol,
-                price=snapshot.price,
+                price=price,
                 analysis=analyze(snapshot, self.window_pct),
                 high_since=high,
                 low_since=low,
                 as_of=snapshot.as_of,
             )
+        # Rules are read after the awaits above, so a rule deleted, snoozed or paused while the
+        # data was on its way counts in this very tick.
+        rules = self.store.active_rules()
         events, states = evaluate(
             rules, self.store.rule_states(), markets, now, self.rearm_margin_pct
         )
@@ -112,6 +121,7 @@ class Monitor:
         for symbol in newest_candles:
             self._last_check[symbol] = now
         self._seen_candle.update(newest_candles)
+        self._last_tick = now
         return TickStats(len(needed), len(fresh), len(rules), len(events), len(messages))
 
     def _since(self, symbol: str, now: datetime) -> datetime:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .errors import LiqwatchError, SourceError, SourceUnavailable, UnknownSymbol
 from .model import Snapshot
@@ -21,6 +21,10 @@ from .ports import Source
 log = logging.getLogger(__name__)
 
 POPULAR = ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "ADA", "AVAX", "LINK", "TON", "SUI", "LTC")
+
+
+UNKNOWN_FOR = timedelta(minutes=10)
+MAX_UNKNOWN = 1000
 
 
 def utcnow() -> datetime:
@@ -48,7 +52,9 @@ class SnapshotCache:
         self.clock = clock
         self._good: dict[str, Fetched] = {}
         self._inflight: dict[str, asyncio.Future[Snapshot]] = {}
-        self._unknown: set[str] = set()
+        # Symbols the exchange called unknown, and when: forgotten after UNKNOWN_FOR, so a
+        # listing (or a symbol that was only briefly refused) comes back by itself.
+        self._unknown: dict[str, datetime] = {}
         self._failing: set[str] = set()  # symbols whose last fetch failed (logged once)
         self._limit = asyncio.Semaphore(max_concurrency)
 
@@ -56,19 +62,24 @@ class SnapshotCache:
         found = self._good.get(symbol)
         return found.snapshot if found else None
 
-    def is_fresh(self, symbol: str) -> bool:
+    def is_fresh(self, symbol: str, newer_than: datetime | None = None) -> bool:
         found = self._good.get(symbol)
-        return bool(found) and (self.clock() - found.fetched_at).total_seconds() < self.ttl
+        if not found or (self.clock() - found.fetched_at).total_seconds() >= self.ttl:
+            return False
+        return newer_than is None or found.fetched_at >= newer_than
 
-    async def get(self, symbol: str, allow_stale: bool = True) -> Snapshot:
-        """A snapshot no older than the TTL if the source answers; else the last good one.
+    async def get(
+        self, symbol: str, allow_stale: bool = True, newer_than: datetime | None = None
+    ) -> Snapshot:
+        """A snapshot no older than the TTL (and fetched after `newer_than`, if given) if the
+        source answers; else the last good one.
 
         Raises UnknownSymbol, SourceRejected (key, plan), or SourceUnavailable when there is
         nothing cached to fall back on.
         """
-        if symbol in self._unknown:
+        if self._is_unknown(symbol):
             raise UnknownSymbol(symbol)
-        if self.is_fresh(symbol):
+        if self.is_fresh(symbol, newer_than):
             return self._good[symbol].snapshot
         try:
             return await self._fetch_shared(symbol)
@@ -77,11 +88,15 @@ class SnapshotCache:
                 return self._good[symbol].snapshot
             raise
 
-    async def refresh(self, symbols: Iterable[str]) -> dict[str, Snapshot]:
-        """Fetch every symbol not fetched within the TTL; return only those with fresh data."""
-        wanted = sorted(set(symbols) - self._unknown)
+    async def refresh(
+        self, symbols: Iterable[str], newer_than: datetime | None = None
+    ) -> dict[str, Snapshot]:
+        """Fetch every symbol not fetched within the TTL (or not since `newer_than`: the alert
+        tick asks for data newer than its previous check); return only those with fresh data."""
+        wanted = sorted(s for s in set(symbols) if not self._is_unknown(s))
         results = await asyncio.gather(
-            *(self.get(s, allow_stale=False) for s in wanted), return_exceptions=True
+            *(self.get(s, allow_stale=False, newer_than=newer_than) for s in wanted),
+            return_exceptions=True,
         )
         fresh: dict[str, Snapshot] = {}
         for symbol, result in zip(wanted, results, strict=True):
@@ -116,9 +131,20 @@ class SnapshotCache:
         finally:
             self._inflight.pop(symbol, None)
 
+    def _is_unknown(self, symbol: str) -> bool:
+        since = self._unknown.get(symbol)
+        if since is None:
+            return False
+        if self.clock() - since >= UNKNOWN_FOR:
+            del self._unknown[symbol]
+            return False
+        return True
+
     def _note_failure(self, symbol: str, exc: BaseException) -> None:
         if isinstance(exc, UnknownSymbol):
-            self._unknown.add(symbol)
+            if len(self._unknown) >= MAX_UNKNOWN:  # bounded: users can type any name
+                self._unknown.pop(next(iter(self._unknown)))
+            self._unknown[symbol] = self.clock()
             return
         if isinstance(exc, SourceError) and symbol not in self._failing:
             self._failing.add(symbol)

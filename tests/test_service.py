@@ -287,3 +287,30 @@ async def test_only_group_admins_can_mute_a_group(make_app):
     text, _ = await say(app, "/mute 2h", admin)
     key = app.store.find_chat("telegram", "-100")["key"]
     assert "Muted" in text and app.store.muted_until(key) is not None
+
+
+async def test_a_long_map_cache_never_feeds_the_alert_check_an_old_price(make_app):
+    app, clock, sender = make_app(prices=[50_000, 50_600, 50_600, 50_600, 50_600])
+    app.snapshots.ttl = 300  # maps cached for five minutes, checks every minute
+    await say(app, "/alert BTC above 50500")
+    await minute(app, clock, 0)
+    for _ in range(4):
+        await minute(app, clock)
+    alerts = [m.text() for _, m in sender.sent if m.kind == "alert"]
+    assert len(alerts) == 1, alerts
+    assert "back at $50,000" not in alerts[0]
+
+
+async def test_an_alert_deleted_while_the_check_fetches_data_does_not_fire(make_app):
+    app, clock, sender = make_app(prices=[50_000, 50_600])
+    await say(app, "/alert BTC above 50500")
+    await minute(app, clock, 0)
+    original = app.source.candles
+
+    async def slow_candles(symbol, since, interval="1m"):
+        await say(app, "/delalert 1")  # the user acts while the check waits for the exchange
+        return await original(symbol, since, interval)
+
+    app.source.candles = slow_candles
+    await minute(app, clock)
+    assert sender.sent == []
