@@ -123,7 +123,13 @@ async def cmd_run(cfg: Config) -> int:
     if cfg.get("discord", "token"):
         from .discord_adapter import DiscordAdapter
 
-        adapters.append(DiscordAdapter(app.service, cfg.section("discord")))
+        adapters.append(
+            DiscordAdapter(
+                app.service,
+                cfg.section("discord"),
+                commands_per_minute=cfg.get("alerts", "commands_per_minute"),
+            )
+        )
     # build() already attached the webhook sender for [[summaries]] webhook_url entries: a
     # webhook-only deployment (no bot at all) is a valid one.
     if not adapters and "webhook" not in app.senders:

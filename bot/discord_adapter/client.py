@@ -1,9 +1,9 @@
 """The Discord side of liqwatch: one discord.Client on the application's event loop.
 
-`DiscordAdapter(service, settings)` logs in and runs the gateway in a task (never `client.run()`,
-which would own the loop that Telegram and the scheduler share). Slash commands are registered
-locally and pushed to Discord only by `sync_commands` (`liqwatch discord-sync`): Discord
-rate-limits syncing, so it never happens in on_ready or at start.
+`DiscordAdapter(service, settings, commands_per_minute)` logs in and runs the gateway in a task
+(never `client.run()`, which would own the loop that Telegram and the scheduler share). Slash
+commands are registered locally and pushed to Discord only by `sync_commands` (`liqwatch
+discord-sync`): Discord rate-limits syncing, so it never happens in on_ready or at start.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -103,15 +104,28 @@ class DiscordAdapter:
     """Slash commands, buttons and the Sender for platform "discord", over one service object.
 
     `settings` is the `[discord]` config section: token, api_base_url, admins.
+    `commands_per_minute` is `[alerts] commands_per_minute`: each user's budget of slash commands
+    and button presses (0: unlimited); `clock` times it (injectable for tests).
     """
 
     platform = "discord"
 
     def __init__(
-        self, service: Any, settings: Mapping[str, Any], *, client: discord.Client | None = None
+        self,
+        service: Any,
+        settings: Mapping[str, Any],
+        commands_per_minute: int = 20,
+        *,
+        client: discord.Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.settings = dict(settings)
-        self.handlers = CommandHandlers(service, self.settings.get("admins") or ())
+        self.handlers = CommandHandlers(
+            service,
+            self.settings.get("admins") or (),
+            commands_per_minute=commands_per_minute,
+            clock=clock,
+        )
         self.client = client or make_client()
         self.tree: app_commands.CommandTree = build_tree(self.client, self.handlers)
         # Buttons are answered from their custom_id alone, on messages sent before this process

@@ -1,7 +1,8 @@
 """What each slash command and button does: build a Caller, call the service, send the answer.
 
 The service computes and words everything; this module only decides who is asking, with which
-rights, and where the answer goes (public, or only for the user in a server channel).
+rights, whether they are within their command budget (`[alerts] commands_per_minute`), and where
+the answer goes (public, or only for the user in a server channel).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -18,6 +20,7 @@ from discord import app_commands
 from core.errors import LiqwatchError
 from core.model import Button, Caller, Message
 
+from ..ratelimit import CommandRateLimit
 from .replies import replace_original, reply
 from .views import ActionView, press_listener
 
@@ -59,12 +62,27 @@ def error_message(text: str) -> Message:
     return Message(title=text, kind="error")
 
 
+def slow_down_message(per_minute: int) -> Message:
+    """The notice for a user over their command budget."""
+    commands = "command" if per_minute == 1 else "commands"
+    return Message(title=f"Slow down: at most {per_minute} {commands} a minute.", kind="error")
+
+
 class CommandHandlers:
     """The bodies of the slash commands and buttons, over one service object."""
 
-    def __init__(self, service: Any, admins: Iterable[str | int] = ()):
+    def __init__(
+        self,
+        service: Any,
+        admins: Iterable[str | int] = (),
+        *,
+        commands_per_minute: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.service = service
         self.admins = frozenset(str(admin).strip() for admin in admins)
+        self.rate = CommandRateLimit(commands_per_minute, clock)
+        self.slow_down = slow_down_message(commands_per_minute)
         # Registered on the client (client.add_dynamic_items): routes every press of our buttons,
         # on messages old or new, to `press`.
         self.button_listener = press_listener(self.press)
@@ -140,6 +158,17 @@ class CommandHandlers:
             interaction, [message], view_for=self.view_for, acknowledged=False, ephemeral=True
         )
 
+    async def _over_budget(self, interaction: discord.Interaction) -> bool:
+        """Count this command or press against the user's budget; over it, say so and stop.
+
+        Unlike Telegram, a user over the limit is answered every time, not only the first: Discord
+        shows "the application did not respond" to an interaction left unanswered for 3 s. The
+        short ephemeral notice costs no service call."""
+        if self.rate.check(f"user:{interaction.user.id}") == "ok":
+            return False
+        await self._refuse(interaction, self.slow_down)
+        return True
+
     # ---- commands ---------------------------------------------------------------------------
 
     async def liq(
@@ -150,9 +179,13 @@ class CommandHandlers:
         chart: bool = True,
     ) -> None:
         """/liq: the report, public, with its chart and buttons."""
+        if await self._over_budget(interaction):
+            return
         await self._deferred(interaction, lambda: self.service.report(symbol, window, chart))
 
     async def watch(self, interaction: discord.Interaction, symbols: str) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -161,6 +194,8 @@ class CommandHandlers:
         )
 
     async def unwatch(self, interaction: discord.Interaction, symbols: str) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -169,6 +204,8 @@ class CommandHandlers:
         )
 
     async def watchlist(self, interaction: discord.Interaction) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -183,6 +220,8 @@ class CommandHandlers:
         kind: str,
         value: float | None = None,
     ) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -191,6 +230,8 @@ class CommandHandlers:
         )
 
     async def alerts(self, interaction: discord.Interaction) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -199,6 +240,8 @@ class CommandHandlers:
         )
 
     async def delalert(self, interaction: discord.Interaction, alert_id: int) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -207,6 +250,8 @@ class CommandHandlers:
         )
 
     async def mute(self, interaction: discord.Interaction, duration: str) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -215,6 +260,8 @@ class CommandHandlers:
         )
 
     async def unmute(self, interaction: discord.Interaction) -> None:
+        if await self._over_budget(interaction):
+            return
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
@@ -224,6 +271,8 @@ class CommandHandlers:
 
     async def summary(self, interaction: discord.Interaction, setting: str) -> None:
         """/summary: this channel's scheduled summaries; Manage Server (or bot admin) only."""
+        if await self._over_budget(interaction):
+            return
         if interaction.guild_id is None:
             await self._refuse(interaction, SUMMARY_NEEDS_SERVER)
             return
@@ -235,6 +284,8 @@ class CommandHandlers:
 
     async def help(self, interaction: discord.Interaction) -> None:
         """/help: built by the service from the same command table as the slash menu."""
+        if await self._over_budget(interaction):
+            return
 
         async def produce() -> Message:
             found = self.service.help()  # plain in the contract; tolerate a coroutine too
@@ -255,6 +306,8 @@ class CommandHandlers:
         """A button: Refresh edits the report in place; the others answer the presser privately.
 
         `button` is None when its custom_id did not parse: the presser is told, nothing runs."""
+        if await self._over_budget(interaction):
+            return
         if button is None:
             await self._refuse(interaction, BUTTON_NOT_UNDERSTOOD)
             return

@@ -13,7 +13,6 @@ import inspect
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -35,6 +34,7 @@ from core.commands import ALIASES, BY_NAME, COMMANDS
 from core.errors import ChatUnreachable, DeliveryRetryAfter, LiqwatchError
 from core.model import Caller, Message
 
+from ..ratelimit import CommandRateLimit
 from .render import keyboard, plan_parts
 from .sender import PLATFORM, TelegramSender
 
@@ -69,38 +69,6 @@ def command_name(text: str) -> str:
         return ""
     name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
     return ALIASES.get(name, name)
-
-
-class CommandRateLimit:
-    """At most `per_minute` commands per user in any 60 s; the first one over gets a warning."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
-        self.per_minute = per_minute
-        self._clock = clock
-        self._recent: dict[str, deque[float]] = {}
-        self._warned: set[str] = set()
-
-    def check(self, key: str) -> Literal["ok", "warn", "drop"]:
-        if self.per_minute <= 0:
-            return "ok"
-        now = self._clock()
-        recent = self._recent.setdefault(key, deque())
-        while recent and recent[0] <= now - 60:
-            recent.popleft()
-        if len(recent) < self.per_minute:
-            recent.append(now)
-            self._warned.discard(key)
-            return "ok"
-        if key in self._warned:
-            return "drop"
-        self._warned.add(key)
-        return "warn"
-
-    def prune(self) -> None:
-        """Forget users idle for a minute (keeps memory flat on a busy bot)."""
-        now = self._clock()
-        self._recent = {k: q for k, q in self._recent.items() if q and q[-1] > now - 60}
-        self._warned &= set(self._recent)
 
 
 class ChatAdminCache:
