@@ -121,6 +121,13 @@ async def test_other_binance_errors_are_rejections_that_quote_binance(exchange, 
         await binance.klines("BTC", "5m")
 
 
+async def test_a_pair_that_is_not_trading_now_is_a_passing_outage_not_unknown(exchange, binance):
+    exchange.fail(PREMIUM_INDEX, 400, body={"code": -1122, "msg": "Invalid symbol status."})
+    with pytest.raises(SourceUnavailable, match="BTCUSDT is not trading"):
+        await binance.mark_price("BTC")
+    assert await binance.mark_price("BTC") > 0
+
+
 async def test_malformed_klines_are_unavailable_not_a_crash(exchange, binance):
     exchange.fail(KLINES, body=[[1, "abc", "1", "1", "1", "1", 2, "1", 1, "1", "1", "0"]])
     with pytest.raises(SourceUnavailable, match="kline"):

@@ -46,8 +46,10 @@ INTERVAL_MS: dict[str, int] = {
     "12h": 12 * HOUR_MS,
     "1d": DAY_MS,
 }
-# Unknown or delisted pair: -1121 "Invalid symbol.", -1122 "Invalid symbol status."
-_UNKNOWN_SYMBOL_CODES = (-1121, -1122)
+# -1121 "Invalid symbol.": no such pair. -1122 "Invalid symbol status.": the pair exists but is
+# not trading now (settlement, pre-listing, a halt): temporary, so not "unknown".
+_UNKNOWN_SYMBOL_CODES = (-1121,)
+_NOT_TRADING_CODES = (-1122,)
 _PARALLEL_PAGES = 4  # pages fetched at once: fast, and far below the 2,400 weight/minute budget
 
 
@@ -261,13 +263,16 @@ class BinanceClient:
 
 
 def _interpret(reply: JsonReply, symbol: str, path: str) -> Any:
-    """2xx → the body. 4xx → UnknownSymbol for -1121/-1122, else a SourceRejected naming `msg`."""
+    """2xx → the body. 4xx → UnknownSymbol for -1121, SourceUnavailable for -1122 (not trading
+    right now), else a SourceRejected naming `msg`."""
     if reply.ok:
         return reply.body
     body = reply.body if isinstance(reply.body, dict) else {}
     code, message = body.get("code"), str(body.get("msg") or f"HTTP {reply.status}")
     if code in _UNKNOWN_SYMBOL_CODES:
         raise UnknownSymbol(normalize(symbol))
+    if code in _NOT_TRADING_CODES:
+        raise SourceUnavailable(f"{pair(symbol)} is not trading on Binance right now ({message}).")
     log.warning("Binance %s refused %s: %s (code %s)", path, pair(symbol), message, code)
     raise SourceRejected(f"Binance refused the request: {message[:200]}")
 
