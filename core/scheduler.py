@@ -7,7 +7,10 @@ backlog after a pause collapses into one run. Summaries each get a CronTrigger i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,6 +38,7 @@ class Jobs:
         self.deliver_seconds = deliver_seconds
         self.scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
         self._stopping = False
+        self._running: set[asyncio.Task] = set()
         monitor.service.summaries.listeners.append(self.plan_summaries)
 
     def start(self) -> None:
@@ -59,7 +63,42 @@ class Jobs:
             self._stopping = True
             self.scheduler.shutdown(wait=False)
 
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Stop the jobs and wait for the ones still running (a tick waiting for the exchange),
+        so that nothing touches the store after it is closed. Whatever a cancelled tick had not
+        committed is simply done again by the next process."""
+        self.shutdown()
+        running = [task for task in self._running if not task.done()]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            # Only shutdown cancels a job: end it quietly (APScheduler would log a cancelled
+            # job as a crash); nothing half-done was committed.
+            if not self._stopping:
+                raise
+            log.info("a running job was stopped at shutdown")
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
     async def check_alerts(self) -> None:
+        with self._tracked():
+            await self._check_alerts()
+
+    async def _check_alerts(self) -> None:
         try:
             stats = await self.monitor.tick()
         except Exception:
@@ -70,12 +109,20 @@ class Jobs:
             await self.deliver()  # on time: do not wait for the next delivery run
 
     async def deliver(self) -> None:
+        with self._tracked():
+            await self._deliver()
+
+    async def _deliver(self) -> None:
         try:
             await self.deliverer.deliver_due()
         except Exception:
             log.exception("delivery pass failed; messages stay queued")
 
     async def run_summary(self, summary_id: int) -> None:
+        with self._tracked():
+            await self._run_summary(summary_id)
+
+    async def _run_summary(self, summary_id: int) -> None:
         try:
             if not await self.monitor.run_summary(summary_id):
                 self._remove(f"summary:{summary_id}")

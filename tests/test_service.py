@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from bot.app import build
@@ -314,3 +317,22 @@ async def test_an_alert_deleted_while_the_check_fetches_data_does_not_fire(make_
     app.source.candles = slow_candles
     await minute(app, clock)
     assert sender.sent == []
+
+
+async def test_stopping_while_a_check_waits_on_the_exchange_is_clean(make_app, caplog):
+    app, clock, sender = make_app()
+    await say(app, "/alert BTC above 51000")
+    waiting, release = asyncio.Event(), asyncio.Event()
+    original = app.source.candles
+
+    async def stuck_candles(symbol, since, interval="1m"):
+        waiting.set()
+        await release.wait()
+        return await original(symbol, since, interval)
+
+    app.source.candles = stuck_candles
+    app.jobs.start()  # the first check starts at once and blocks on the exchange
+    await asyncio.wait_for(waiting.wait(), 5)
+    with caplog.at_level(logging.ERROR):
+        await app.aclose()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
