@@ -46,7 +46,7 @@ class App:
         self.senders[sender.platform] = sender
 
     async def aclose(self) -> None:
-        self.jobs.shutdown()
+        await self.jobs.drain()  # no job may touch the store once it is closed
         for resource in reversed(self.owned):
             try:
                 await resource.aclose()
@@ -97,7 +97,12 @@ def build(
 
 
 def _configured_summaries(app: App) -> None:
-    """[[summaries]] from the config: webhook or Telegram targets, kept in step with the file."""
+    """[[summaries]] from the config: webhook or Telegram targets, kept in step with the file.
+
+    The config owns the summaries it set: an entry removed from the file (or moved to another
+    webhook URL) stops at the next start. Summaries chats set with /summary are never touched.
+    """
+    kept = []
     for n, entry in enumerate(app.config.summaries, 1):
         if entry["webhook_url"]:
             chat_key = app.store.upsert_chat("webhook", entry["webhook_url"], kind="channel")
@@ -110,7 +115,16 @@ def _configured_summaries(app: App) -> None:
             schedule = parse_schedule([*entry["symbols"], *when])
         except UsageError as exc:
             raise ConfigError(f"{app.config.path}: [[summaries]] #{n}: {exc}") from None
-        app.store.set_summary(chat_key, list(schedule.symbols), schedule.text, schedule.tz)
+        kept.append(
+            app.store.set_summary(
+                chat_key, list(schedule.symbols), schedule.text, schedule.tz, origin="config"
+            )
+        )
+    for chat_key in app.store.delete_config_summaries_except(kept):
+        # A webhook exists only for its summary: what it still had queued must not post to a URL
+        # the config dropped (the chat comes back active if the URL returns to the file).
+        if app.store.chat(chat_key)["platform"] == "webhook":
+            app.store.deactivate_chat(chat_key)
 
 
 async def run_until_stopped(app: App, adapters: list, stop: asyncio.Event | None = None) -> None:

@@ -3,7 +3,8 @@
 Guarantees, given that a message is written to the outbox in the same transaction as its cause:
 - never lost: a message leaves the queue only when its platform accepted it. Failures retry with
   backoff for as long as it takes; an unreachable chat keeps its messages (they go out if the chat
-  comes back); a platform without a sender leaves its messages queued.
+  comes back); a platform without a sender leaves its messages queued, and is not even fetched,
+  so that however many of them wait, every other platform's chats still get theirs.
 - never twice, with one unavoidable window: the platform accepted the message, and the process
   dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
   restart the message is still unsent in the outbox and goes out again. Closing this window would
@@ -52,7 +53,9 @@ class DeliveryStats:
     rate_limited: int = 0  # the platform asked to wait (not a failure)
     failed: int = 0  # will be retried with backoff
     unreachable_chats: tuple[int, ...] = ()  # chat keys deactivated in this pass
-    without_sender: int = 0  # left queued: no sender for their platform
+    # Left queued: their platform's sender went away during the pass. (Platforms that have no
+    # sender when the pass starts are not fetched at all, so they are not counted here.)
+    without_sender: int = 0
     released_mutes: int = 0  # chats whose held alerts became one digest
 
 
@@ -155,7 +158,10 @@ class Deliverer:
         now = now or self._clock()
         released = self._release_expired_mutes(now, self._digest) if self._digest else 0
         by_chat: dict[int, list[OutboxItem]] = {}
-        for item in self._store.due_messages(now, self._batch_size):
+        # Only platforms that can be sent to now: the mapping is live (adapters register their
+        # senders at start), and fetching unsendable messages would fill the batch with them.
+        sendable = set(self._senders)
+        for item in self._store.due_messages(now, self._batch_size, sendable):
             if item.chat_key not in self._busy_chats:
                 by_chat.setdefault(item.chat_key, []).append(item)
         # Claimed with no await since the query; each chat is released once its outcomes are

@@ -71,8 +71,11 @@ def migrate(db: Database, name: str) -> None:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             if schema_version(db) < number:
-                for statement in MIGRATIONS[number - 1]:
-                    db.conn.execute(statement)
+                for step in MIGRATIONS[number - 1]:
+                    if callable(step):
+                        step(db.conn)
+                    else:
+                        db.conn.execute(step)
                 db.conn.execute("UPDATE schema_version SET version = ?", (number,))
             db.conn.execute("COMMIT")
         except BaseException:

@@ -7,7 +7,7 @@ except `release_held`, which replaces held ones by the digest that carries them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,20 +123,38 @@ class OutboxStore(SubscriptionStore, WickMarkStore):
                     queued.append(outbox_id)
         return queued
 
-    def due_messages(self, now: datetime | None = None, limit: int = 100) -> list[OutboxItem]:
+    def due_messages(
+        self,
+        now: datetime | None = None,
+        limit: int = 100,
+        platforms: Collection[str] | None = None,
+    ) -> list[OutboxItem]:
         """Unsent, not held, due, for an active chat; oldest first.
+
+        `platforms`: only chats on these (the ones that have a sender right now). Delivery must
+        pass it: messages nobody can send stay due, and if they were not filtered out here the
+        oldest `limit` of them would fill every batch and starve all the other chats. None means
+        every platform (for inspection).
 
         A message behind an older one of the same chat that is waiting for a retry is not due
         yet: each chat gets its messages in order.
         """
+        params: dict[str, Any] = {"now": db_time(now or self._now()), "limit": int(limit)}
+        only = ""
+        if platforms is not None:
+            names = sorted({str(p) for p in platforms})
+            if not names:
+                return []
+            params.update({f"p{i}": name for i, name in enumerate(names)})
+            only = f" AND c.platform IN ({', '.join(f':p{i}' for i in range(len(names)))})"
         rows = self._rows(
             f"SELECT {_ITEM_COLUMNS} FROM outbox o JOIN chats c ON c.key = o.chat_key"
-            " WHERE o.sent_at IS NULL AND o.held = 0 AND o.due_at <= :now AND c.active = 1"
+            f" WHERE o.sent_at IS NULL AND o.held = 0 AND o.due_at <= :now AND c.active = 1{only}"
             " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.chat_key = o.chat_key"
             "   AND b.sent_at IS NULL AND b.held = 0 AND b.id < o.id AND b.due_at > :now"
             "   AND b.last_error IS NOT NULL)"
             " ORDER BY o.id LIMIT :limit",
-            {"now": db_time(now or self._now()), "limit": int(limit)},
+            params,
         )
         return [_item(row) for row in rows]
 

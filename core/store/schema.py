@@ -8,6 +8,14 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable
+
+# A migration step: SQL, or a function for what SQL alone cannot do portably (e.g. reading JSON
+# without relying on SQLite's optional JSON functions). Both run in the migration's transaction.
+Step = str | Callable[[sqlite3.Connection], None]
+
 # v1: the first release: chats, watchlists, rules with the engine's state, and the outbox.
 V1 = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -95,5 +103,57 @@ V4 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
+
+def _seed_rule_ids(conn: sqlite3.Connection) -> None:
+    """New rule ids continue after every id a chat may still act on: the highest rule kept, and
+    the highest one a queued or sent message's Snooze button names, so that a rule deleted
+    before this upgrade cannot lend its id to a new one either."""
+    highest = conn.execute("SELECT ifnull(max(id), 0) FROM rules").fetchone()[0]
+    named_rows = conn.execute("SELECT payload FROM outbox WHERE payload LIKE '%\"snooze\"%'")
+    for (payload,) in named_rows:
+        try:
+            buttons = json.loads(payload).get("buttons", [])
+            named = [int(b["args"][0]) for b in buttons if b.get("action") == "snooze"]
+            named = [n for n in named if 0 < n < 2**62]  # a rowid, never past SQLite's range
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            continue  # an unreadable old row: it names no id we could honour anyway
+        highest = max([highest, *named])
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'rules'")
+    conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('rules', ?)", (highest,))
+
+
+# v5: (a) rule ids are never reused: a deleted alert's id, still carried by its old messages'
+# Snooze buttons and "/delalert N" footers, must not reach a newer rule. SQLite can only add
+# AUTOINCREMENT by rebuilding the table: same columns, rows, ids, states, foreign key and index.
+# (b) a summary knows who set it: 'chat' (/summary, and every row from before v5) or 'config'
+# ([[summaries]], which the config owns: an entry removed from the file stops). Webhook chats
+# exist only through the config, so their old rows are the config's.
+V5: tuple[Step, ...] = (
+    """CREATE TABLE rules_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_key INTEGER NOT NULL REFERENCES chats (key) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value REAL,
+        created_at TEXT NOT NULL,
+        state_json TEXT,
+        snoozed_until TEXT,
+        paused INTEGER NOT NULL DEFAULT 0
+    )""",
+    "INSERT INTO rules_v5 (id, chat_key, user_id, symbol, kind, value, created_at, state_json,"
+    " snoozed_until, paused) SELECT id, chat_key, user_id, symbol, kind, value, created_at,"
+    " state_json, snoozed_until, paused FROM rules",
+    # Nothing references rules, so dropping it cascades nowhere.
+    "DROP TABLE rules",
+    "ALTER TABLE rules_v5 RENAME TO rules",
+    "CREATE INDEX rules_owner ON rules (chat_key, user_id)",
+    _seed_rule_ids,
+    "ALTER TABLE summaries ADD COLUMN origin TEXT NOT NULL DEFAULT 'chat'"
+    " CHECK (origin IN ('chat', 'config'))",
+    "UPDATE summaries SET origin = 'config'"
+    " WHERE chat_key IN (SELECT key FROM chats WHERE platform = 'webhook')",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5)
 LATEST_VERSION = len(MIGRATIONS)

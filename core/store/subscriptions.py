@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from .base import StoreBase
 from .codec import db_time, finite_json, py_time
 
 CHAT_KINDS = ("private", "group", "channel")
+SUMMARY_ORIGINS = ("chat", "config")  # who set a summary: a chat's /summary, or [[summaries]]
 
 # Rules the engine evaluates: paused ones and those of chats that left are skipped.
 _ACTIVE_RULES = (
@@ -244,24 +246,52 @@ class SubscriptionStore(StoreBase):
 
     # ---- summaries ---------------------------------------------------------------------------
 
-    def set_summary(self, chat_key: int, symbols: list[str], schedule: str, tz: str) -> int:
-        """One summary per chat: a new one replaces the chat's old one (keeping its history)."""
+    def set_summary(
+        self,
+        chat_key: int,
+        symbols: list[str],
+        schedule: str,
+        tz: str,
+        origin: str = "chat",
+    ) -> int:
+        """One summary per chat: a new one replaces the chat's old one (keeping its history).
+
+        `origin` says who owns it: "chat" (/summary) or "config" ([[summaries]], removed again by
+        `delete_config_summaries_except` when the entry leaves the file).
+        """
         if not symbols:
             raise StoreError("A summary needs at least one symbol.")
+        if origin not in SUMMARY_ORIGINS:
+            raise StoreError(
+                f"Unknown summary origin {origin!r}: use one of {', '.join(SUMMARY_ORIGINS)}."
+            )
         with self._transaction():
             self._write(
-                "INSERT INTO summaries (chat_key, symbols, schedule, tz) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (chat_key) DO UPDATE SET symbols = excluded.symbols,"
-                " schedule = excluded.schedule, tz = excluded.tz",
+                "INSERT INTO summaries (chat_key, symbols, schedule, tz, origin)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_key) DO UPDATE SET"
+                " symbols = excluded.symbols, schedule = excluded.schedule, tz = excluded.tz,"
+                " origin = excluded.origin",
                 (
                     chat_key,
                     json.dumps([str(s) for s in symbols]),
                     _text(schedule, "schedule"),
                     _text(tz, "time zone"),
+                    origin,
                 ),
             )
             row = self._row("SELECT id FROM summaries WHERE chat_key = ?", (chat_key,))
         return int(row["id"])
+
+    def delete_config_summaries_except(self, keep_ids: Iterable[int]) -> list[int]:
+        """Delete the config's summaries that are not in `keep_ids` (the entries the config has
+        now); a chat's own /summary is never touched. Returns the chat keys that lost theirs."""
+        keep = sorted({int(i) for i in keep_ids})
+        marks = ", ".join("?" for _ in keep)
+        where = "origin = 'config'" + (f" AND id NOT IN ({marks})" if keep else "")
+        with self._transaction():
+            rows = self._rows(f"SELECT chat_key FROM summaries WHERE {where}", tuple(keep))
+            self._write(f"DELETE FROM summaries WHERE {where}", tuple(keep))
+        return sorted(row["chat_key"] for row in rows)
 
     def delete_summary(self, chat_key: int) -> bool:
         cursor = self._write("DELETE FROM summaries WHERE chat_key = ?", (chat_key,))
