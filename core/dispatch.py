@@ -79,7 +79,7 @@ async def _dispatch(
     if name == "liq":
         if not 1 <= len(args) <= 2:
             raise UsageError(f"Usage: {BY_NAME['liq'].usage}")
-        window = parsing.number(args[1], "window %", 0, 50) if len(args) == 2 else None
+        window = parsing.number(args[1], "window %", 0, 100) if len(args) == 2 else None
         return [await service.report(args[0], window)]
     if name in ("watch", "unwatch"):
         if not args:

@@ -19,7 +19,7 @@ class UnknownSymbol(LiqwatchError):
     """The exchange does not list this symbol."""
 
     def __init__(self, symbol: str):
-        super().__init__(f"Unknown symbol: {symbol}. Try BTC, ETH or SOL.")
+        super().__init__(f"Unknown symbol: {symbol}. The data source does not list it.")
         self.symbol = symbol
 
 

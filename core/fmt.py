@@ -81,7 +81,9 @@ def age(as_of: datetime, now: datetime) -> str:
 
 
 def duration(delta: timedelta) -> str:
-    """`2h`, `1h 30m`, `45m`, `3d`."""
+    """`2h`, `1h 30m`, `45m`, `3d`; under a minute `30s`."""
+    if delta.total_seconds() < 60:
+        return f"{max(0, int(delta.total_seconds()))}s"
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 1440)
     hours, minutes = divmod(minutes, 60)

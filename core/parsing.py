@@ -6,11 +6,12 @@ right usage line. Limits keep absurd input out (a 10 KB message, a 1e308 price, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .commands import ALIASES, BY_NAME
 from .errors import UsageError
@@ -43,16 +44,35 @@ def parse_line(text: str) -> CommandLine | None:
     return CommandLine(name, tuple(args))
 
 
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def number(text: str, what: str, low: float, high: float) -> float:
-    """A finite number within [low, high]; accepts `1.5`, `1.5%`, `90,000`, `$90000`, `2x`."""
-    cleaned = text.strip().lower().replace(",", "").replace("_", "").lstrip("$").rstrip("%×x")
+    """A finite number within [low, high]; accepts `1.5`, `1.5%`, `90,000`, `$90000`, `2x`.
+
+    A comma is only a thousands separator (`95,500`); `95,5` or `1,5` is refused rather than
+    silently read as 955 or 15.
+    """
+    cleaned = text.strip().lower().replace("_", "").lstrip("$").rstrip("%×x")
+    if "," in cleaned:
+        if not _THOUSANDS.match(cleaned):
+            shown = text.strip()[:20]
+            raise UsageError(f"'{shown}': use a dot for decimals, e.g. {shown.replace(',', '.')}.")
+        cleaned = cleaned.replace(",", "")
     try:
         value = float(cleaned)
     except ValueError:
         raise UsageError(f"'{text[:20]}' is not a number ({what}).") from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise UsageError(f"{what.capitalize()} must be between {low:g} and {high:g}.")
+        raise UsageError(f"{what.capitalize()} must be between {plain(low)} and {plain(high)}.")
     return value
+
+
+def plain(value: float) -> str:
+    """A bound as people write it: `1,000,000,000`, `0.05`, `0.000000001`."""
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.10f}".rstrip("0").rstrip(".")
 
 
 def alert_id(text: str) -> int:
@@ -63,7 +83,7 @@ def alert_id(text: str) -> int:
     return int(cleaned)
 
 
-_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$")
+_DURATION = re.compile(r"^(\d{1,7})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$")
 _UNIT_SECONDS = {
     "m": 60,
     "min": 60,
@@ -118,7 +138,15 @@ def timezone(text: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"Unknown time zone '{name[:20]}'. Use e.g. UTC or Europe/Berlin."
-        ) from None
+        proper = _zones_by_lower_name().get(name.lower())  # `utc`, `europe/berlin`
+        if proper is None:
+            raise UsageError(
+                f"Unknown time zone '{name[:20]}'. Use e.g. UTC or Europe/Berlin."
+            ) from None
+        return proper
     return name
+
+
+@functools.cache
+def _zones_by_lower_name() -> dict[str, str]:
+    return {zone.lower(): zone for zone in available_timezones()}

@@ -22,7 +22,12 @@ def rule_value(kind: str, value: str | float | None) -> float | None:
     if kind == "near":
         return parsing.number(text, "distance %", 0.05, 50)
     if kind == "ratio":
-        return parsing.number(text, "ratio", 1.05, 100)
+        ratio = parsing.number(text, "ratio", 0.01, 100)
+        if ratio < 1:  # `ratio 0.5` is the same alert as `ratio 2`: longs twice the shorts
+            ratio = round(1 / ratio, 4)
+        if ratio < 1.05:
+            raise UsageError("A ratio alert needs R of at least 1.05 (or at most 0.95).")
+        return ratio
     if kind in ("above", "below"):
         return parsing.number(text, "price", 1e-9, 1e9)
     raise UsageError(f"Unknown alert kind '{kind[:20]}'. Usage: {ALERT_USAGE}")

@@ -151,29 +151,38 @@ class Service:
         )
         return key
 
-    async def _checked_symbols(self, raw: list[str]) -> tuple[list[str], list[str]]:
-        """Normalise and ask the source about each symbol: (known, unknown)."""
+    async def _checked_symbols(self, raw: list[str]) -> tuple[list[str], list[str], str]:
+        """Normalise and ask the source about each symbol: (known, unknown, note). A symbol the
+        source could not be asked about (an outage) counts as known, and the note says so."""
         wanted = list(dict.fromkeys(symbols.normalize(s) for s in raw))
         results = await asyncio.gather(
             *(self.snapshots.get(s) for s in wanted), return_exceptions=True
         )
-        known, unknown = [], []
+        known, unknown, unchecked = [], [], []
         for sym, result in zip(wanted, results, strict=True):
             if isinstance(result, UnknownSymbol):
                 unknown.append(sym)
-            elif isinstance(result, SourceError | Snapshot):
+            elif isinstance(result, Snapshot):
+                known.append(sym)
+            elif isinstance(result, SourceError):
                 known.append(sym)  # a source outage must not stop a user from watching
+                unchecked.append(sym)
             else:
                 raise result
-        return known, unknown
+        note = ""
+        if unchecked:
+            note = (
+                f"Could not check {', '.join(unchecked)} with the data source right now; "
+                "if the exchange does not list it, nothing will fire."
+            )
+        return known, unknown, note
 
     @tells_if_resumed
     async def watch(self, caller: Caller, symbol_list: list[str]) -> Message:
-        key = self._chat(caller)
-        note = ""
-        known, unknown = await self._checked_symbols(symbol_list)
+        known, unknown, note = await self._checked_symbols(symbol_list)
         if unknown:
             raise UnknownSymbol(", ".join(unknown))
+        key = self._chat(caller)
         current = self.store.watchlist(key, caller.user_id)
         new = [s for s in known if s not in current]
         cap = self.settings.max_symbols_per_user
@@ -246,10 +255,10 @@ class Service:
     ) -> Message:
         kind = kind.lower()
         parsed = rule_value(kind, value)
-        key = self._chat(caller)
-        known, unknown = await self._checked_symbols([symbol])
+        known, unknown, note = await self._checked_symbols([symbol])
         if unknown:
             raise UnknownSymbol(unknown[0])
+        key = self._chat(caller)
         sym = known[0]
         rules = self.store.rules_for(key, caller.user_id)
         for rule in rules:
@@ -264,6 +273,8 @@ class Service:
             f"#{rule.id} {describe_rule(rule)}",
             f"Checked every {fmt_duration(timedelta(seconds=self.settings.check_seconds))}.",
         ]
+        if note:
+            lines.append(note)
         return reply("Alert set", *lines)
 
     @tells_if_resumed
@@ -279,8 +290,10 @@ class Service:
             if rule.paused:
                 line += " (paused)"
             elif rule.snoozed_until and rule.snoozed_until > now:
-                line += f" (snoozed until {rule.snoozed_until:%H:%M} UTC)"
+                line += f" (snoozed until {rule.snoozed_until:%Y-%m-%d %H:%M} UTC)"
             lines.append(line)
+        if any(r.snoozed_until and r.snoozed_until > now for r in rules):
+            lines.append("/unmute turns snoozed alerts back on.")
         muted = self.store.muted_until(key)
         if muted and muted > now:
             lines.append(f"All alerts muted until {muted:%Y-%m-%d %H:%M} UTC (/unmute).")
@@ -318,8 +331,9 @@ class Service:
             return reply(f"No {sym} alerts to mute")
         return reply(
             f"{sym} muted",
-            f"{len(rules)} {sym} alert(s) quiet until "
-            f"{until:%Y-%m-%d %H:%M} UTC. /alerts to see them.",
+            f"{len(rules)} {sym} alert(s) quiet until {until:%Y-%m-%d %H:%M} UTC "
+            "(alerts you add later are not muted).",
+            "/unmute turns them back on; /alerts lists them.",
         )
 
     # ---- mute ----------------------------------------------------------------------------
@@ -341,11 +355,22 @@ class Service:
     async def unmute(self, caller: Caller) -> Message:
         _require_chat_rights(caller, "unmute its alerts")
         key = self._chat(caller)
-        held = release_mute(self.store, key, self.clock())
-        if held is None:
+        now = self.clock()
+        held = release_mute(self.store, key, now)
+        snoozed = [
+            r for r in self.store.rules_for(key, caller.user_id)
+            if r.snoozed_until and r.snoozed_until > now
+        ]  # fmt: skip
+        for rule in snoozed:  # "Snooze 1h" and "Mute BTC" are lifted too
+            self.store.snooze_rule(rule.id, None)
+        lines = []
+        if snoozed:
+            lines.append(f"{len(snoozed)} snoozed alert(s) are back on.")
+        if held is None and not snoozed:
             return reply("Not muted", "Alerts are on.")
-        extra = f"{held} held alert message(s) follow as one digest." if held else "Nothing held."
-        return reply("Unmuted", "Alerts are on again.", extra)
+        if held:
+            lines.append(f"{held} held alert message(s) follow as one digest.")
+        return reply("Unmuted", "Alerts are on again.", *lines)
 
     # ---- summaries -----------------------------------------------------------------------
 
@@ -353,11 +378,13 @@ class Service:
     async def set_summary(self, caller: Caller, args: list[str]) -> Message:
         _require_chat_rights(caller, "change its summaries")
         usage = BY_NAME["summary"].usage
+        current = self._current_summary(caller)
         if not args:
-            raise UsageError(f"Usage: {usage}")
-        key = self._chat(caller)
+            now = f"Now: {current}." if current else "This chat has no summary."
+            return reply("Summaries", now, f"Usage: {usage}")
         if [a.lower() for a in args] == ["off"]:
-            if not self.store.delete_summary(key):
+            chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
+            if chat is None or not self.store.delete_summary(chat["key"]):
                 return reply("No summary to stop")
             self.summaries.changed()
             return reply("Summaries off", "This chat will get no more scheduled summaries.")
@@ -366,18 +393,31 @@ class Service:
             raise UsageError(f"Name at least one symbol. Usage: {usage}")
         if len(schedule.symbols) > 10:
             raise UsageError("A summary covers at most 10 symbols.")
-        known, unknown = await self._checked_symbols(list(schedule.symbols))
+        known, unknown, note = await self._checked_symbols(list(schedule.symbols))
         if unknown:
             raise UnknownSymbol(", ".join(unknown))
+        key = self._chat(caller)
         self.store.set_summary(key, known, schedule.text, schedule.tz)
         self.summaries.changed()
         nxt = schedule.next_run(self.clock())
-        when = f"next at {nxt:%Y-%m-%d %H:%M} {schedule.tz}" if nxt else ""
-        return reply(
-            "Summary scheduled",
-            f"{', '.join(known)} {schedule.text} ({schedule.tz}), {when}.",
-            "Stop with /summary off.",
-        )
+        when = f", next at {nxt:%Y-%m-%d %H:%M} {schedule.tz}" if nxt else ""
+        lines = [f"{', '.join(known)} {schedule.text} ({schedule.tz}){when}."]
+        if current:
+            lines.append(f"Replaces: {current}.")
+        if note:
+            lines.append(note)
+        lines.append("Stop with /summary off.")
+        return reply("Summary scheduled", *lines)
+
+    def _current_summary(self, caller: Caller) -> str:
+        chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
+        if chat is None:
+            return ""
+        for summary in self.store.summaries():
+            if summary["chat_key"] == chat["key"]:
+                names = ", ".join(summary["symbols"])
+                return f"{names} {summary['schedule']} ({summary['tz']})"
+        return ""
 
     # ---- misc ----------------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ def normalize(text: str) -> str:
     cleaned = text.strip().upper().lstrip("$#")
     if cleaned.endswith(".P"):  # TradingView's perpetual suffix
         cleaned = cleaned[:-2]
+    for separator in ("/", "-", "_", ":"):  # BTC/USDT, BTC-USDT, BTC_USDT, BINANCE:BTCUSDT
+        head, _, tail = cleaned.rpartition(separator)
+        if head and tail == QUOTE:
+            cleaned = head + tail
+        elif separator == ":" and head:
+            cleaned = tail
+    if cleaned.endswith("USDT.P"):
+        cleaned = cleaned[:-2]
     if not _SYMBOL.match(cleaned):
         shown = text.strip()[:20]
         raise UsageError(f"'{shown}' is not a symbol. Use a coin like BTC, ETH or SOL.")

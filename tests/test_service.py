@@ -128,6 +128,9 @@ async def test_failing_source_fires_nothing_and_keeps_state(make_app):
         ("/liq", "Usage"),
         ("/liq NOTACOIN", "Unknown symbol"),
         ("/liq BTC 500", "between"),
+        ("/alert BTC above 95,5", "use a dot for decimals"),
+        ("/alert BTC near 1,5", "use a dot for decimals"),
+        ("/alert BTC ratio 1.01", "at least 1.05"),
         ("/liq <b>BTC</b>", "not a symbol"),
         ("/watch", "Usage"),
         ("/watch BTC FOOBAR", "Unknown symbol"),
@@ -145,6 +148,7 @@ async def test_failing_source_fires_nothing_and_keeps_state(make_app):
         ("/delalert 2x", "not an alert id"),
         ("/mute forever", "not a duration"),
         ("/mute 400d", "between"),
+        ("/mute 99999h", "between 1m and 30d"),
         ("/summary BTC every 7h", "every 15m"),
         ("/summary BTC daily 25:00", "time of day"),
         ("/summary BTC daily 08:00 Mars/Olympus", "Unknown time zone"),
@@ -336,3 +340,49 @@ async def test_stopping_while_a_check_waits_on_the_exchange_is_clean(make_app, c
     with caplog.at_level(logging.ERROR):
         await app.aclose()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_trader_spellings_of_numbers_symbols_and_zones_are_understood(make_app):
+    app, _, _ = make_app()
+    text, _ = await say(app, "/alert BTC/USDT above 95,500")
+    assert "BTC above $95,500" in text
+    text, _ = await say(app, "/alert btc-usdt ratio 0.5")  # longs twice the shorts
+    assert "ratio beyond 2×" in text
+    text, _ = await say(app, "/summary BTC daily 08:00 europe/berlin")
+    assert "Europe/Berlin" in text
+
+
+async def test_unmute_also_lifts_snoozes_and_mute_buttons(make_app):
+    app, _, _ = make_app()
+    await say(app, "/alert BTC above 51000")
+    await app.service.press(ME, "mute_symbol", ("BTC",))
+    text, _ = await say(app, "/alerts")
+    assert "snoozed until 2026-11-28" in text  # with its date: 24 h from now
+    text, _ = await say(app, "/unmute")
+    assert "1 snoozed alert(s) are back on" in text
+    text, _ = await say(app, "/alerts")
+    assert "snoozed" not in text
+
+
+async def test_summary_shows_what_it_replaces_and_the_current_schedule(make_app):
+    app, _, _ = make_app()
+    text, _ = await say(app, "/summary")
+    assert "no summary" in text
+    await say(app, "/summary BTC every 4h")
+    text, _ = await say(app, "/summary ETH daily 08:00")
+    assert "Replaces: BTC every 4h (UTC)" in text
+    text, _ = await say(app, "/summary")
+    assert "Now: ETH daily 08:00 (UTC)" in text
+
+
+async def test_a_symbol_that_cannot_be_checked_is_accepted_with_a_warning(make_app):
+    app, _, _ = make_app()
+
+    async def down(symbol):
+        from core.errors import SourceUnavailable
+
+        raise SourceUnavailable("Binance is not answering")
+
+    app.source.snapshot = down
+    text, _ = await say(app, "/alert SOL above 200")
+    assert "Alert set" in text and "Could not check SOL" in text
