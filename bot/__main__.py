@@ -74,15 +74,24 @@ async def cmd_liq(args: argparse.Namespace, cfg: Config) -> int:
     window = cfg.get("data", "window_pct") if args.window is None else args.window
     if not 0 <= window <= 100:
         raise ConfigError("--window must be between 0 and 100")
+    chart_path = Path(args.chart) if args.chart else None
+    if chart_path is not None:
+        if chart_path.suffix.lower() != ".png":
+            raise ConfigError(f"--chart writes a PNG: name the file .png, not {chart_path.name}")
+        if not chart_path.parent.is_dir():
+            raise ConfigError(f"--chart: no such directory: {chart_path.parent}")
     source = make_source(cfg)
     try:
         snapshot = await source.snapshot(normalize(args.symbol))
     finally:
         await source.aclose()
     analysis = analyze(snapshot, window)
-    if args.chart:
+    if chart_path is not None:
         image = await asyncio.to_thread(render_chart, snapshot, analysis)
-        Path(args.chart).write_bytes(image)
+        try:
+            chart_path.write_bytes(image)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the chart to {chart_path}: {exc.strerror}") from None
     if args.json:
         print(json.dumps(report_json(snapshot, analysis), indent=2))
     else:
@@ -173,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             cfg = load_config(args)
+        # In a terminal conversation the replies say what went wrong; log lines would only
+        # interleave with them. The bot (`run`) logs at the configured level.
         quiet = args.command in ("liq", "chat", "demo")
-        setup_logging("WARNING" if quiet else cfg.get("log", "level"), cfg.secrets())
+        setup_logging("ERROR" if quiet else cfg.get("log", "level"), cfg.secrets())
         if args.command == "liq":
             return asyncio.run(cmd_liq(args, cfg))
         if args.command == "chat":

@@ -7,6 +7,7 @@ key and the file. The names of the keys are a public contract (see config.exampl
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,8 +152,11 @@ def _check_values(values: dict[str, dict[str, Any]], where: str) -> None:
         raise bad("data", "cache_seconds", "must not be negative")
     if values["sources.coinglass"]["range"] not in RANGES:
         raise bad("sources.coinglass", "range", f"must be one of {', '.join(RANGES)}")
-    if data["source"] == "replay" and not values["sources.replay"]["path"]:
-        raise bad("sources.replay", "path", "must name a JSON file when [data] source = 'replay'")
+    for section in ("telegram", "discord"):
+        for key in ("admins", "allowed_chats"):
+            ids = values[section].get(key, [])
+            if any(isinstance(x, bool) or not isinstance(x, int) for x in ids):
+                raise bad(section, key, "must be numeric ids, e.g. [123456789] (not @names)")
     est = values["estimator"]
     if len(est["leverage"]) != len(est["weights"]) or not est["leverage"]:
         raise bad("estimator", "weights", "must have one weight per leverage tier")
@@ -221,6 +225,19 @@ def _summaries(raw: Any, where: str) -> list[dict[str, Any]]:
             raise ConfigError(f"{where}: [[summaries]] #{n} needs exactly one of every or daily")
         if not item["webhook_url"] and not item["telegram_chat"]:
             raise ConfigError(f"{where}: [[summaries]] #{n} needs webhook_url or telegram_chat")
+        url = item["webhook_url"]
+        if url and not re.match(r"^https?://[^\s/]+/\S+$", url):
+            raise ConfigError(f"{where}: [[summaries]] #{n} webhook_url must be an http(s) URL")
+        chat = item["telegram_chat"]
+        if chat and not re.match(r"^(-?\d+|@\w{4,})$", chat):
+            raise ConfigError(
+                f"{where}: [[summaries]] #{n} telegram_chat must be a chat id or @channelname"
+            )
+        if not item["symbols"] or not all(
+            isinstance(x, str) and re.match(r"^[A-Za-z0-9$#./:_-]{1,30}$", x)
+            for x in item["symbols"]
+        ):
+            raise ConfigError(f"{where}: [[summaries]] #{n} symbols must be a list like ['BTC']")
         result.append(item)
     return result
 

@@ -40,12 +40,13 @@ def reading(analysis: Analysis) -> str:
     """The map's pull in a few words (thresholds in the module docstring)."""
     has_shorts = analysis.short_above_usd > 0
     has_longs = analysis.long_below_usd > 0
+    where = _where(analysis)
     if not has_shorts and not has_longs:
-        return "no liquidations on either side in this map"
+        return f"no liquidations on either side {where}"
     if not has_shorts:
-        return "no shorts above the price in this map: only long fuel below"
+        return f"no shorts above the price {where}: only long fuel below"
     if not has_longs:
-        return "no longs below the price in this map: only short fuel above"
+        return f"no longs below the price {where}: only short fuel above"
     if analysis.ratio is None:
         return "no finite ratio for this map"
     if analysis.ratio >= DOMINANCE_RATIO:
@@ -53,6 +54,11 @@ def reading(analysis: Analysis) -> str:
     if analysis.ratio <= 1 / DOMINANCE_RATIO:
         return "longs dominate below: flush risk down"
     return "balanced: neither side dominates"
+
+
+def _where(analysis: Analysis) -> str:
+    """`in this map`, or `within ±2%` when a window cuts the map."""
+    return f"within ±{analysis.window_pct:g}%" if analysis.window_pct else "in this map"
 
 
 def _sentence(text: str) -> str:
@@ -81,7 +87,7 @@ def headline_lines(analysis: Analysis) -> list[str]:
             f"{fmt.money_precise(analysis.short_above_usd)} of shorts"
         )
     else:
-        lines.append("No shorts above the price in this map")
+        lines.append(f"No shorts above the price {_where(analysis)}")
     if analysis.long_edge is not None:
         down = edge_distance_pct(analysis.price, analysis.long_edge)
         lines.append(
@@ -89,7 +95,7 @@ def headline_lines(analysis: Analysis) -> list[str]:
             f"{fmt.money_precise(analysis.long_below_usd)} of longs"
         )
     else:
-        lines.append("No longs below the price in this map")
+        lines.append(f"No longs below the price {_where(analysis)}")
     imbalance = imbalance_line(analysis)
     if imbalance:
         lines.append(imbalance)

@@ -90,3 +90,12 @@ def test_sample_replay_is_labelled_as_sample(capsys):
     assert report["sample"] is True and "SAMPLE" in report["note"].upper()
     assert main(["liq", "BTC", "--source", "replay"]) == 0
     assert capsys.readouterr().out.upper().count("SAMPLE") >= 2
+
+
+@pytest.mark.parametrize(
+    "chart, expected", [("/nonexistent/dir/x.png", "no such directory"), ("x.svg", "PNG")]
+)
+def test_a_bad_chart_path_is_one_line_before_any_work(tmp_path, capsys, chart, expected):
+    assert main(["liq", "BTC", "--source", "replay", "--chart", chart]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err

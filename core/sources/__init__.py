@@ -25,7 +25,8 @@ def make_source(config: Config, clock: Clock | None = None) -> Source:
     if kind == "coinglass":
         return CoinglassSource.from_config(config, clock)
     if kind == "replay":
-        from .replay import ReplaySource  # written alongside; imported only when chosen
+        from .replay import SAMPLE_PATH, ReplaySource  # imported only when chosen
 
-        return ReplaySource(config.get("sources.replay", "path"), clock)
+        # No path: the bundled sample, wherever liqwatch is installed.
+        return ReplaySource(config.get("sources.replay", "path") or SAMPLE_PATH, clock)
     raise ConfigError(f"[data] source must be estimate, coinglass or replay, not {kind!r}")
