@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .errors import ChatUnreachable, DeliveryRetryAfter
+from .errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter
 from .model import Message
 from .ports import Sender
 from .store import OutboxItem, Store
@@ -237,6 +237,14 @@ class Deliverer:
             self._store.postpone(item.id, retry_at, f"rate limited: retry after {wait.seconds:g}s")
             tally.rate_limited += 1
             return False
+        except ChatMoved as moved:
+            self._store.move_chat(item.chat.platform, item.chat.chat_id, moved.new_chat_id)
+            log.info(
+                "%s chat %s moved to %s", item.chat.platform, item.chat.chat_id, moved.new_chat_id
+            )
+            if not moved.delivered:  # due again at once, to the new id
+                self._store.postpone(item.id, self._clock(), "chat moved")
+                return False
         except ChatUnreachable as gone:
             self._store.deactivate_chat(item.chat_key)
             tally.unreachable.append(item.chat_key)

@@ -56,3 +56,13 @@ class DeliveryRetryAfter(Exception):
 
 class ChatUnreachable(Exception):
     """The chat blocked the bot, removed it, or no longer exists: stop sending to it."""
+
+
+class ChatMoved(Exception):
+    """The chat has a new id (a Telegram group upgraded to a supergroup). `delivered`: the sender
+    already sent the message to the new id."""
+
+    def __init__(self, new_chat_id: str, delivered: bool):
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = str(new_chat_id)
+        self.delivered = delivered

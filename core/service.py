@@ -443,5 +443,14 @@ class Service:
         if changed:
             self.summaries.changed()  # a chat's summaries stop and start with it
 
+    def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A chat got a new id (a Telegram group upgraded to a supergroup): keep its things."""
+        if old_chat_id == new_chat_id:
+            return
+        moved = self.store.move_chat(platform, old_chat_id, new_chat_id)
+        if moved:
+            log.info("%s chat %s is now %s", platform, old_chat_id, new_chat_id)
+            self.summaries.changed()
+
     def known_symbols(self, prefix: str = "") -> list[str]:
         return self.snapshots.known_symbols(prefix, sorted(self.store.needed_symbols()))

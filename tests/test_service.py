@@ -386,3 +386,18 @@ async def test_a_symbol_that_cannot_be_checked_is_accepted_with_a_warning(make_a
     app.source.snapshot = down
     text, _ = await say(app, "/alert SOL above 200")
     assert "Alert set" in text and "Could not check SOL" in text
+
+
+async def test_a_group_that_became_a_supergroup_keeps_its_alerts_and_summary(make_app):
+    app, _, _ = make_app()
+    old = Caller("telegram", "-4001", "u1", chat_kind="group", can_manage_chat=True)
+    new = Caller("telegram", "-1004001", "u1", chat_kind="group", can_manage_chat=True)
+    await say(app, "/alert BTC above 51000", old)
+    await say(app, "/summary BTC every 4h", old)
+    await say(app, "/watch ETH", new)  # someone used the new supergroup first
+    app.service.chat_moved("telegram", "-4001", "-1004001")
+    text, _ = await say(app, "/alerts", new)
+    assert "BTC above $51,000" in text and "ETH breakout" in text
+    text, _ = await say(app, "/summary", new)
+    assert "Now: BTC every 4h" in text
+    assert app.store.find_chat("telegram", "-4001") is None

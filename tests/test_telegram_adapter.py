@@ -451,3 +451,28 @@ async def test_a_rejected_token_is_a_config_error_that_does_not_quote_it(fake):
 def test_an_empty_token_is_refused_before_any_connection():
     with pytest.raises(ConfigError, match="TELEGRAM_TOKEN"):
         TelegramAdapter(StandInService(), {"token": "", "api_base_url": "http://127.0.0.1:9/bot"})
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_alerts_and_gets_them(fake, tmp_path):
+    from core.delivery import Deliverer
+    from core.store import Store
+
+    store = Store.open(tmp_path / "liqwatch.db")
+    group = store.upsert_chat("telegram", "-4001", kind="group")
+    rule = store.add_rule(group, "u1", "BTC", "above", 95_000.0)
+    store.enqueue(group, ALERT)
+    settings = {"token": fake.token, "api_base_url": fake.api_base_url}
+    sender = TelegramSender(build_bot(settings), CallbackCodec())
+    await sender.bot.initialize()
+    fake.fail_next("sendMessage", chat_id=-4001, migrate_to=-1004001)
+
+    await Deliverer(store, {"telegram": sender}).deliver_due()
+
+    (delivered,) = fake.calls_to("sendMessage")
+    assert delivered.params["chat_id"] == -1004001
+    moved = store.find_chat("telegram", "-1004001")
+    assert moved is not None and moved["key"] == group
+    assert [r.id for r in store.rules_for(group, "u1")] == [rule.id]
+    assert store.pending() == []
+    await sender.bot.shutdown()
+    store.close()

@@ -141,6 +141,7 @@ class TelegramHandlers:
                 MessageHandler(posts & filters.TEXT, self.on_message),
                 CallbackQueryHandler(self.on_button),
                 ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+                MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate),
             ]
         )
         app.add_error_handler(self.on_error)
@@ -259,6 +260,21 @@ class TelegramHandlers:
         if inspect.isawaitable(result):
             await result
         log.info("telegram chat %s is now %s", change.chat.id, "active" if active else "inactive")
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup: its chat id changed; its alerts and summary follow."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        result = self.service.chat_moved(PLATFORM, str(old), str(new))
+        if inspect.isawaitable(result):
+            await result
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Last resort: log the failure (the token is redacted by the log filter), reply briefly."""

@@ -27,7 +27,7 @@ from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 from core.delivery import PartProgress
-from core.errors import ChatUnreachable, ConfigError, DeliveryRetryAfter
+from core.errors import ChatMoved, ChatUnreachable, ConfigError, DeliveryRetryAfter
 from core.model import ChatRef, Message
 
 from .render import CallbackCodec, keyboard, plan_parts
@@ -151,6 +151,9 @@ class TelegramSender:
             await self.deliver(
                 moved.new_chat_id, message, thread, paced=True, skip=skip, on_part=accepted
             )
+            self.progress.finish(where, message)
+            # Sent; the outbox now records the new id, so the next message goes there directly.
+            raise ChatMoved(str(moved.new_chat_id), delivered=True) from moved
         self.progress.finish(where, message)
 
     async def deliver(

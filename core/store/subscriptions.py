@@ -105,6 +105,40 @@ class SubscriptionStore(StoreBase):
             )
             return int(existing["key"])
 
+    def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> int:
+        """A chat changed its id (a Telegram group became a supergroup): every row of the old
+        id (each forum topic too) takes the new one, with its watchlists, rules, summary and
+        queued messages. Where the new id already has a row (someone used the bot there
+        first), the old row's things are merged into it. Returns how many chat rows moved."""
+        platform = _text(platform, "platform")
+        old, new = _text(old_chat_id, "chat id"), _text(new_chat_id, "chat id")
+        moved = 0
+        with self._transaction():
+            rows = self._rows(
+                "SELECT * FROM chats WHERE platform = ? AND chat_id = ?", (platform, old)
+            )
+            for row in rows:
+                target = self.find_chat(platform, new, row["thread_id"])
+                if target is None:
+                    self._write("UPDATE chats SET chat_id = ? WHERE key = ?", (new, row["key"]))
+                else:
+                    self._merge_chat(row["key"], target["key"])
+                moved += 1
+        return moved
+
+    def _merge_chat(self, source: int, target: int) -> None:
+        """Move everything of chat `source` to chat `target`, then drop `source`."""
+        self._write(
+            "INSERT OR IGNORE INTO watchlist (chat_key, user_id, symbol)"
+            " SELECT ?, user_id, symbol FROM watchlist WHERE chat_key = ?",
+            (target, source),
+        )
+        self._write("UPDATE rules SET chat_key = ? WHERE chat_key = ?", (target, source))
+        self._write("UPDATE outbox SET chat_key = ? WHERE chat_key = ?", (target, source))
+        if self._row("SELECT id FROM summaries WHERE chat_key = ?", (target,)) is None:
+            self._write("UPDATE summaries SET chat_key = ? WHERE chat_key = ?", (target, source))
+        self._write("DELETE FROM chats WHERE key = ?", (source,))
+
     def chat(self, chat_key: int) -> dict[str, Any]:
         row = self._row("SELECT * FROM chats WHERE key = ?", (chat_key,))
         if row is None:

@@ -49,6 +49,7 @@ class _Fault:
     description: str
     retry_after: int | None
     chat_id: int | None
+    migrate_to: int | None = None
 
 
 @dataclass
@@ -140,15 +141,20 @@ class FakeTelegramAPI:
         retry_after: int | None = 1,
         description: str | None = None,
         chat_id: int | None = None,
+        migrate_to: int | None = None,
     ) -> None:
-        """Answer the next `count` calls of `method` (to `chat_id` if given) with an error."""
+        """Answer the next `count` calls of `method` (to `chat_id` if given) with an error;
+        `migrate_to`: the group was upgraded to this supergroup id (400 with the parameter)."""
         default = {
             429: f"Too Many Requests: retry after {retry_after}",
             403: "Forbidden: bot was blocked by the user",
             400: "Bad Request: chat not found",
         }.get(status, "Internal Server Error")
+        if migrate_to is not None:
+            status = 400
+            default = "Bad Request: group chat was upgraded to a supergroup chat"
         self._faults.append(
-            _Fault(method, count, status, description or default, retry_after, chat_id)
+            _Fault(method, count, status, description or default, retry_after, chat_id, migrate_to)
         )
 
     def calls_to(self, method: str, ok_only: bool = True) -> list[ApiCall]:
@@ -275,6 +281,8 @@ class FakeTelegramAPI:
             body: dict[str, Any] = {"description": fault.description}
             if fault.status == 429:
                 body["parameters"] = {"retry_after": fault.retry_after}
+            if fault.migrate_to is not None:
+                body["parameters"] = {"migrate_to_chat_id": fault.migrate_to}
             return self._answer(method, params, files, fault.status, body)
         if self._bucket and method in _SENDING:
             wait = self._bucket.take()
