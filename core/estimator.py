@@ -174,6 +174,9 @@ def plain_bucket_width(price: float, bucket_pct: float) -> float:
     return step * 10.0**exponent
 
 
+DUST_USD = 0.01
+
+
 def bucket_levels(
     prices: np.ndarray, long_usd: np.ndarray, short_usd: np.ndarray, width: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +188,10 @@ def bucket_levels(
     prices = np.asarray(prices, dtype=float)
     long_usd = np.asarray(long_usd, dtype=float)
     short_usd = np.asarray(short_usd, dtype=float)
+    # Less than a cent is dust, not a liquidation: it only shows float underflow (a taker share
+    # of 5e-324 gives 0 or 1e-320 depending on the order of the products).
+    long_usd = np.where(long_usd >= DUST_USD, long_usd, 0.0)
+    short_usd = np.where(short_usd >= DUST_USD, short_usd, 0.0)
     keep = np.isfinite(prices) & np.isfinite(long_usd) & np.isfinite(short_usd)
     keep &= (long_usd > 0) | (short_usd > 0)
     with np.errstate(invalid="ignore", over="ignore"):

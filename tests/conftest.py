@@ -6,10 +6,17 @@ import logging
 import os
 
 import pytest
+from hypothesis import settings
 
 from bot.logs import NOISY_LOGGERS
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# CI runs the property tests on a fixed seed, so a run is reproducible; developers' runs stay
+# random and keep exploring (a failure prints the example to pin as a regression test).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

@@ -255,3 +255,16 @@ def test_vectorised_map_equals_the_per_position_walk(data, bucket_pct):
     scale = max(1.0, float(np.abs(slow[1]).sum() + np.abs(slow[2]).sum()))
     assert np.abs(fast[1] - slow[1]).max(initial=0) <= 1e-9 * scale
     assert np.abs(fast[2] - slow[2]).max(initial=0) <= 1e-9 * scale
+
+
+def test_a_denormal_taker_share_gives_the_same_map_both_ways():
+    # Found by hypothesis: a share of 5e-324 leaves 1e-320 USD in one walk and 0 in the other.
+    flat = np.full(20, 100.0)
+    share = np.zeros(20)
+    share[7] = 5e-324
+    oi = [600, 550, 500, 450, 700, 1600, 2500, 2530, 2130, 1730, 1330, 930, 530, 480, 430, 380,
+          330, 280, 230, 180]  # fmt: skip
+    data = CandleArrays(np.arange(20) * 300_000.0, flat, flat, flat, share, np.array(oi, float))
+    params = EstimatorParams(bucket_pct=0.1)
+    fast, slow = estimate_map(data, params), reference_map(data, params)
+    assert np.array_equal(fast[0], slow[0])
