@@ -8,26 +8,24 @@ Authorisation is the adapter's job: it passes the caller's rights in `Caller`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
-import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import dispatch, parsing, symbols
+from . import dispatch, symbols
 from .analysis import analyze
 from .chart import render_chart
-from .commands import BY_NAME, COMMANDS
+from .chat_settings import ChatSettings
+from .commands import COMMANDS
 from .config import Config
 from .errors import LiqwatchError, SourceError, UnknownSymbol, UsageError
 from .fmt import duration as fmt_duration
 from .model import Analysis, Button, Caller, Message, Section, Snapshot
-from .monitor import release_mute
 from .report import report_message, watchlist_line
 from .rules import describe_rule, rule_value
+from .service_base import reply, tells_if_resumed
 from .snapshots import SnapshotCache, utcnow
 from .store import Store
 from .summaries import SummaryPlanner
@@ -53,36 +51,7 @@ class ServiceSettings:
         )
 
 
-RESUMED_NOTE = "Note: I could not reach you before, so your alerts were paused. They are back on."
-
-
-def tells_if_resumed(method):
-    """Wrap a per-chat command: if it re-activates a paused chat, its reply says so."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Service, caller: Caller, *args, **kwargs) -> Message:
-        chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
-        result = method(self, caller, *args, **kwargs)
-        message = await result if inspect.isawaitable(result) else result
-        if chat is not None and not chat["active"]:
-            message = dataclasses.replace(message, lines=(*message.lines, RESUMED_NOTE))
-            self.summaries.changed()  # its summaries run again
-        return message
-
-    return wrapper
-
-
-def _require_chat_rights(caller: Caller, what: str) -> None:
-    """Chat-wide settings (summaries, mute) in a group or channel are for its administrators."""
-    if caller.chat_kind != "private" and not (caller.can_manage_chat or caller.is_bot_admin):
-        raise LiqwatchError(f"Only this chat's administrators can {what}.")
-
-
-def reply(title: str, *lines: str, buttons: tuple[Button, ...] = ()) -> Message:
-    return Message(title=title, lines=tuple(lines), buttons=buttons)
-
-
-class Service:
+class Service(ChatSettings):
     def __init__(
         self,
         snapshots: SnapshotCache,
@@ -336,89 +305,6 @@ class Service:
             "/unmute turns them back on; /alerts lists them.",
         )
 
-    # ---- mute ----------------------------------------------------------------------------
-
-    @tells_if_resumed
-    async def mute(self, caller: Caller, text: str) -> Message:
-        _require_chat_rights(caller, "mute its alerts")
-        span = parsing.duration(text)
-        key = self._chat(caller)
-        until = self.clock() + span
-        self.store.set_muted_until(key, until)
-        return reply(
-            f"Muted for {fmt_duration(span)}",
-            f"Until {until:%Y-%m-%d %H:%M} UTC. Alerts are held, not dropped, and arrive "
-            "as one digest when the mute ends (or on /unmute).",
-        )
-
-    @tells_if_resumed
-    async def unmute(self, caller: Caller) -> Message:
-        _require_chat_rights(caller, "unmute its alerts")
-        key = self._chat(caller)
-        now = self.clock()
-        held = release_mute(self.store, key, now)
-        snoozed = [
-            r for r in self.store.rules_for(key, caller.user_id)
-            if r.snoozed_until and r.snoozed_until > now
-        ]  # fmt: skip
-        for rule in snoozed:  # "Snooze 1h" and "Mute BTC" are lifted too
-            self.store.snooze_rule(rule.id, None)
-        lines = []
-        if snoozed:
-            lines.append(f"{len(snoozed)} snoozed alert(s) are back on.")
-        if held is None and not snoozed:
-            return reply("Not muted", "Alerts are on.")
-        if held:
-            lines.append(f"{held} held alert message(s) follow as one digest.")
-        return reply("Unmuted", "Alerts are on again.", *lines)
-
-    # ---- summaries -----------------------------------------------------------------------
-
-    @tells_if_resumed
-    async def set_summary(self, caller: Caller, args: list[str]) -> Message:
-        _require_chat_rights(caller, "change its summaries")
-        usage = BY_NAME["summary"].usage
-        current = self._current_summary(caller)
-        if not args:
-            now = f"Now: {current}." if current else "This chat has no summary."
-            return reply("Summaries", now, f"Usage: {usage}")
-        if [a.lower() for a in args] == ["off"]:
-            chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
-            if chat is None or not self.store.delete_summary(chat["key"]):
-                return reply("No summary to stop")
-            self.summaries.changed()
-            return reply("Summaries off", "This chat will get no more scheduled summaries.")
-        schedule = self.summaries.parse(args)
-        if not schedule.symbols:
-            raise UsageError(f"Name at least one symbol. Usage: {usage}")
-        if len(schedule.symbols) > 10:
-            raise UsageError("A summary covers at most 10 symbols.")
-        known, unknown, note = await self._checked_symbols(list(schedule.symbols))
-        if unknown:
-            raise UnknownSymbol(", ".join(unknown))
-        key = self._chat(caller)
-        self.store.set_summary(key, known, schedule.text, schedule.tz)
-        self.summaries.changed()
-        nxt = schedule.next_run(self.clock())
-        when = f", next at {nxt:%Y-%m-%d %H:%M} {schedule.tz}" if nxt else ""
-        lines = [f"{', '.join(known)} {schedule.text} ({schedule.tz}){when}."]
-        if current:
-            lines.append(f"Replaces: {current}.")
-        if note:
-            lines.append(note)
-        lines.append("Stop with /summary off.")
-        return reply("Summary scheduled", *lines)
-
-    def _current_summary(self, caller: Caller) -> str:
-        chat = self.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
-        if chat is None:
-            return ""
-        for summary in self.store.summaries():
-            if summary["chat_key"] == chat["key"]:
-                names = ", ".join(summary["symbols"])
-                return f"{names} {summary['schedule']} ({summary['tz']})"
-        return ""
-
     # ---- misc ----------------------------------------------------------------------------
 
     def help(self) -> Message:
@@ -435,22 +321,6 @@ class Service:
             footer=f"Data: {source}. Every figure is an estimate; not financial advice.",
             kind="help",
         )
-
-    def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
-        changed = self.store.set_chat_active(platform, chat_id, active)
-        state = "re-activated" if active else "deactivated"
-        log.info("%s chat %s %s (%d row)", platform, chat_id, state, changed)
-        if changed:
-            self.summaries.changed()  # a chat's summaries stop and start with it
-
-    def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
-        """A chat got a new id (a Telegram group upgraded to a supergroup): keep its things."""
-        if old_chat_id == new_chat_id:
-            return
-        moved = self.store.move_chat(platform, old_chat_id, new_chat_id)
-        if moved:
-            log.info("%s chat %s is now %s", platform, old_chat_id, new_chat_id)
-            self.summaries.changed()
 
     def known_symbols(self, prefix: str = "") -> list[str]:
         return self.snapshots.known_symbols(prefix, sorted(self.store.needed_symbols()))
