@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core.alerts import MarketView
 
-from .test_alerts import MARGIN_PCT, NOW, Ticker, market, rule
+from .alerts_helpers import MARGIN_PCT, NOW, Ticker, market, rule
 
 # ---- the hysteresis property ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bot.discord_adapter import DiscordAdapter
 from bot.discord_adapter.views import ActionView, decode_custom_id, encode_custom_id
 from core.model import Button, ChatRef, Message
-from tests.test_discord_commands import (
+from tests.discord_helpers import (
     CHANNEL_ID,
     GUILD_ID,
     USER_ID,
@@ -31,7 +31,7 @@ from tests.test_discord_commands import (
     press_button,
     sent,
 )
-from tests.test_discord_run import BOT_USER, TOKEN, FakeDiscord, discord_json
+from tests.fakes.discord_api import BOT_USER, TOKEN, FakeDiscord, discord_json
 
 ACTIONS = ["refresh", "chart", "alert_breakout", "snooze", "mute_symbol"]
 SYMBOL_TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=20)

@@ -1,178 +1,30 @@
-"""Slash commands, buttons and autocomplete, driven with mocked discord.Interactions over a
-stand-in service (the adapter only translates, so this covers it)."""
+"""Slash commands, driven with mocked discord.Interactions over a stand-in service (the adapter
+only translates, so this covers it). Buttons pressed on a report are here too; autocomplete and the
+command budget have their own files."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
-from unittest.mock import AsyncMock, MagicMock
 
 import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_adapter.client import DiscordAdapter
 from bot.discord_adapter.commands import CommandHandlers
 from bot.discord_adapter.tree import build_tree
 from bot.discord_adapter.views import decode_custom_id
 from core.commands import COMMANDS
-from core.errors import UnknownSymbol
-from core.model import Button, Caller, Message, Section
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-USER_ID, GUILD_ID, CHANNEL_ID = 4242, 7070, 9090
-KNOWN = ["BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "ETC", "1000PEPE"] + [
-    f"B{n:02d}X" for n in range(40)
-]
-
-
-class StandInService:
-    """The service's contract (core/service.py) with realistic answers, recording every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self.summaries: dict[str, list[str]] = {}
-        self.fail_with: Exception | None = None
-
-    def _record(self, *call) -> None:
-        self.calls.append(call)
-        if self.fail_with is not None:
-            raise self.fail_with
-
-    async def report(self, symbol: str, window_pct: float | None = None, chart: bool = True):
-        self._record("report", symbol, window_pct, chart)
-        if symbol.upper() not in KNOWN:
-            raise UnknownSymbol(symbol)
-        return Message(
-            title=f"{symbol.upper()} liquidation map · $90,131.71",
-            lines=("Shorts above are 1.73× the longs below: squeeze risk up.",),
-            sections=(
-                Section("Shorts above", ("$2.705B up to $94,681 (+5.05%)",)),
-                Section("Longs below", ("$1.563B down to $86,137 (-4.43%)",)),
-            ),
-            footer="Source: replay (sample) · 3 min old",
-            image=PNG if chart else None,
-            buttons=(
-                Button("Refresh", "refresh", (symbol.upper(),)),
-                Button("Chart", "chart", (symbol.upper(),)),
-                Button("Alert me on breakout", "alert_breakout", (symbol.upper(),)),
-            ),
-            kind="report",
-        )
-
-    async def watch(self, caller: Caller, symbols: list[str]) -> Message:
-        self._record("watch", caller, symbols)
-        return Message(title=f"Watching {', '.join(s.upper() for s in symbols)}")
-
-    async def unwatch(self, caller: Caller, symbols: list[str]) -> Message:
-        self._record("unwatch", caller, symbols)
-        return Message(title=f"No longer watching {', '.join(symbols)}")
-
-    async def watchlist(self, caller: Caller) -> Message:
-        self._record("watchlist", caller)
-        return Message(title="Your watchlist", lines=("BTC 1.73× · shorts dominate above",))
-
-    async def add_alert(self, caller: Caller, symbol: str, kind: str, value: float | None):
-        self._record("add_alert", caller, symbol, kind, value)
-        return Message(title=f"Alert #3 set: {symbol.upper()} {kind} {value}")
-
-    async def alerts(self, caller: Caller) -> Message:
-        self._record("alerts", caller)
-        return Message(title="Your alerts", lines=("#3 BTC near 1.5%",))
-
-    async def delete_alert(self, caller: Caller, rule_id: int) -> Message:
-        self._record("delete_alert", caller, rule_id)
-        return Message(title=f"Alert #{rule_id} deleted")
-
-    async def mute(self, caller: Caller, duration: str) -> Message:
-        self._record("mute", caller, duration)
-        return Message(title=f"Muted for {duration}")
-
-    async def unmute(self, caller: Caller) -> Message:
-        self._record("unmute", caller)
-        return Message(title="Unmuted: 2 held alerts follow")
-
-    async def set_summary(self, caller: Caller, args: list[str]) -> Message:
-        self._record("set_summary", caller, args)
-        self.summaries[caller.chat_id] = args
-        return Message(title="Summary set", lines=(" ".join(args),), kind="summary")
-
-    async def press(self, caller: Caller, action: str, args: tuple[str, ...]) -> list[Message]:
-        self._record("press", caller, action, args)
-        if action == "refresh":
-            return [await self.report(args[0])]
-        return [Message(title=f"Breakout alert set for {args[0]}")]
-
-    def help(self) -> Message:
-        self._record("help")
-        lines = tuple(f"{c.usage}: {c.description}" for c in COMMANDS)
-        return Message(title="liqwatch", sections=(Section("Commands", lines),), kind="help")
-
-    def known_symbols(self, prefix: str = "") -> list[str]:
-        # Deliberately more than 25 and uncapped: the adapter must hold Discord's limit itself.
-        return [s for s in KNOWN if s.startswith(prefix)]
-
-
-def make_interaction(*, in_server: bool = True, manage_guild: bool = False, user_id=USER_ID):
-    """A discord.Interaction as the callbacks see it: response and followup are AsyncMocks."""
-    permissions = SimpleNamespace(manage_guild=manage_guild)
-    user = (
-        SimpleNamespace(id=user_id, guild_permissions=permissions)
-        if in_server
-        else SimpleNamespace(id=user_id)  # a discord.User in DMs: no guild permissions
-    )
-    response = SimpleNamespace(
-        defer=AsyncMock(),
-        send_message=AsyncMock(),
-        is_done=MagicMock(return_value=False),
-    )
-    return SimpleNamespace(
-        user=user,
-        guild_id=GUILD_ID if in_server else None,
-        guild=SimpleNamespace(id=GUILD_ID) if in_server else None,
-        channel_id=CHANNEL_ID,
-        response=response,
-        followup=SimpleNamespace(send=AsyncMock()),
-        edit_original_response=AsyncMock(),
-    )
-
-
-def sent(interaction) -> list[dict]:
-    """Every send's keyword arguments, response first, then followups, in order."""
-    calls = interaction.response.send_message.await_args_list
-    calls += interaction.followup.send.await_args_list
-    return [call.kwargs for call in calls]
-
-
-@pytest.fixture
-def service() -> StandInService:
-    return StandInService()
-
-
-@pytest.fixture
-def handlers(service) -> CommandHandlers:
-    return CommandHandlers(service, admins=["1"])
-
-
-@pytest.fixture
-def tree(handlers):
-    client = discord.Client(intents=discord.Intents.default())
-    return build_tree(client, handlers)
-
-
-async def press_button(handlers: CommandHandlers, component: discord.ui.Item, interaction) -> None:
-    """Press a sent button as discord.py does for a registered DynamicItem: the custom_id is
-    matched against the listener's template, the listener built from it, its callback run.
-    Nothing from the sending side is used but the button itself (what Discord sends back)."""
-    listener = handlers.button_listener
-    match = listener.__discord_ui_compiled_template__.fullmatch(component.custom_id)
-    assert match is not None, f"no listener for {component.custom_id!r}"
-    item = await listener.from_custom_id(interaction, component, match)
-    await item.callback(interaction)
-
-
-def callback(tree, name: str):
-    return tree.get_command(name).callback
-
+from core.model import Caller
+from tests.discord_helpers import (  # noqa: F401  (*_fixture: the service/handlers/tree fixtures)
+    CHANNEL_ID,
+    PNG,
+    USER_ID,
+    callback,
+    handlers_fixture,
+    make_interaction,
+    press_button,
+    sent,
+    service_fixture,
+    tree_fixture,
+)
 
 # ---- /liq -------------------------------------------------------------------------------------
 
@@ -409,138 +261,3 @@ async def test_alert_button_acts_for_whoever_pressed_it_and_answers_privately(
     (reply,) = sent(press)
     assert reply["ephemeral"] is True
     assert "Breakout alert set for SOL" in reply["embeds"][0].title
-
-
-# ---- autocomplete -----------------------------------------------------------------------------
-
-
-async def test_symbol_autocomplete_offers_at_most_25_matching_symbols(service):
-    handlers = CommandHandlers(service)
-
-    choices = await handlers.complete_symbol(make_interaction(), "b")
-
-    assert 0 < len(choices) <= 25
-    assert all(choice.value.startswith("B") for choice in choices)
-    assert choices[0].value == "BTC"  # the service's best-first order is kept
-
-
-async def test_symbol_autocomplete_understands_a_dollar_prefix_and_unknown_text(service):
-    handlers = CommandHandlers(service)
-
-    assert [c.value for c in await handlers.complete_symbol(make_interaction(), "$et")] == [
-        "ETH",
-        "ETC",
-    ]
-    assert await handlers.complete_symbol(make_interaction(), "zzz") == []
-
-
-async def test_watch_autocomplete_completes_the_last_symbol_of_a_list(service):
-    handlers = CommandHandlers(service)
-
-    choices = await handlers.complete_symbols(make_interaction(), "BTC et")
-
-    assert [c.value for c in choices] == ["BTC ETH", "BTC ETC"]
-
-
-async def test_autocomplete_answers_empty_when_the_service_fails(service):
-    service.known_symbols = MagicMock(side_effect=RuntimeError("boom"))
-
-    assert await CommandHandlers(service).complete_symbol(make_interaction(), "b") == []
-
-
-# ---- command budget ([alerts] commands_per_minute) --------------------------------------------
-
-
-class StepClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def slow_down_notice(interaction) -> str | None:
-    """The notice's text if this interaction was answered with the slow-down notice only."""
-    replies = sent(interaction)
-    if len(replies) != 1 or not replies[0].get("ephemeral"):
-        return None
-    title = replies[0]["embeds"][0].title
-    return title if title.startswith("Slow down") else None
-
-
-async def test_a_flood_of_liq_is_cut_off_after_the_budget_and_served_again_a_minute_later(service):
-    clock = StepClock()
-    tree = build_tree(
-        discord.Client(intents=discord.Intents.default()),
-        CommandHandlers(service, commands_per_minute=3, clock=clock),
-    )
-    liq = callback(tree, "liq")
-
-    flood = [make_interaction() for _ in range(6)]
-    for interaction in flood:
-        await liq(interaction, "BTC", None, False)
-        clock.now += 1
-
-    assert [call[0] for call in service.calls] == ["report"] * 3
-    assert all(slow_down_notice(i) is None for i in flood[:3])
-    # Every command over the budget is still answered (Discord wants an answer within 3 s), at
-    # once and only to this user, without a "thinking…" defer and without the service.
-    for refused in flood[3:]:
-        assert slow_down_notice(refused) == "Slow down: at most 3 commands a minute."
-        refused.response.defer.assert_not_awaited()
-
-    other = make_interaction(user_id=5151)
-    await liq(other, "ETH", None, False)
-    assert service.calls[-1] == ("report", "ETH", None, False)
-    assert slow_down_notice(other) is None
-
-    clock.now += 60  # the first of the flood's served commands is a minute old now
-    again = make_interaction()
-    await liq(again, "SOL", None, False)
-    assert service.calls[-1] == ("report", "SOL", None, False)
-    assert "SOL liquidation map" in sent(again)[0]["embeds"][0].title
-
-
-async def test_button_presses_and_other_commands_spend_the_same_budget(service):
-    handlers = CommandHandlers(service, commands_per_minute=2, clock=StepClock())
-    tree = build_tree(discord.Client(intents=discord.Intents.default()), handlers)
-    shown = make_interaction()
-    await callback(tree, "liq")(shown, "SOL", None, True)
-    await callback(tree, "watchlist")(make_interaction())
-    calls_before = len(service.calls)
-
-    button = next(i for i in sent(shown)[0]["view"].children if i.label == "Alert me on breakout")
-    press = make_interaction()
-    await press_button(handlers, button, press)
-    help_asked = make_interaction()
-    await callback(tree, "help")(help_asked)
-
-    assert len(service.calls) == calls_before
-    assert slow_down_notice(press) == "Slow down: at most 2 commands a minute."
-    assert slow_down_notice(help_asked) == "Slow down: at most 2 commands a minute."
-
-
-async def test_the_adapter_applies_the_configured_budget(service):
-    adapter = DiscordAdapter(service, {}, commands_per_minute=1, clock=StepClock())
-    watchlist = callback(adapter.tree, "watchlist")
-
-    first, second = make_interaction(), make_interaction()
-    await watchlist(first)
-    await watchlist(second)
-
-    assert [call[0] for call in service.calls] == ["watchlist"]
-    assert slow_down_notice(second) == "Slow down: at most 1 command a minute."
-
-
-async def test_a_budget_of_zero_means_no_limit(service):
-    tree = build_tree(
-        discord.Client(intents=discord.Intents.default()),
-        CommandHandlers(service, commands_per_minute=0, clock=StepClock()),
-    )
-
-    for _ in range(50):
-        await callback(tree, "alerts")(make_interaction())
-
-    assert len(service.calls) == 50

@@ -20,14 +20,14 @@ from bot.discord_adapter.webhook import WebhookSender
 from bot.logs import setup_logging
 from core import config as config_module
 from core import fmt
-from tests.helpers import ManualClock, app_config, btc_levels, write_replay
-from tests.test_discord_commands import (
+from tests.discord_helpers import (
     CHANNEL_ID,
     USER_ID,
     make_interaction,
     press_button,
     sent,
 )
+from tests.helpers import ManualClock, app_config, btc_levels, write_replay
 
 # BTC walks up through the key short cluster at $51,000–51,200, then hovers around it.
 HOVER = [50_000, 50_500, 51_300, 51_250, 51_320, 51_280, 51_310]

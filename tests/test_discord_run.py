@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 
 import discord
 import pytest
-from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestServer
 
 import bot.app
 from bot.__main__ import cmd_run
@@ -22,94 +19,8 @@ from bot.discord_adapter import client as discord_client
 from bot.logs import setup_logging
 from core import config as config_module
 from core.errors import ConfigError, LiqwatchError
+from tests.fakes.discord_api import TOKEN, FakeDiscord
 from tests.helpers import write_replay
-
-TOKEN = "MTAwMQ.fake-discord-bot-token.for-tests-only"
-BOT_USER = {"id": "1001", "username": "liqwatch", "discriminator": "0", "avatar": None, "bot": True}
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_HELLO, OP_HEARTBEAT_ACK = 0, 1, 2, 10, 11
-
-
-def discord_json(body: dict, status: int = 200) -> web.Response:
-    # discord.py parses a body as JSON only for exactly `application/json` (no charset).
-    return web.Response(
-        body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"}
-    )
-
-
-class FakeDiscord:
-    """Discord's REST login and gateway, enough for a bot to log in, identify and get READY."""
-
-    def __init__(self) -> None:
-        self.identify: dict | None = None
-        self.identified = asyncio.Event()
-        self.gateway_closed = asyncio.Event()
-        self.close_code: int | None = None
-        self.rest_paths: list[str] = []
-        self.app = web.Application()
-        self.app.router.add_get("/api/v10/users/@me", self.me)
-        self.app.router.add_get("/api/v10/oauth2/applications/@me", self.application)
-        self.app.router.add_get("/gateway", self.gateway)
-        self.server = TestServer(self.app, host="127.0.0.1")
-
-    @property
-    def api(self) -> str:
-        return str(self.server.make_url("/api/v10"))
-
-    @property
-    def gateway_url(self) -> str:
-        return str(self.server.make_url("/gateway")).replace("http://", "ws://")
-
-    def _authorised(self, request: web.Request) -> bool:
-        self.rest_paths.append(request.path)
-        return request.headers.get("Authorization") == f"Bot {TOKEN}"
-
-    async def me(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return discord_json({"message": "401: Unauthorized", "code": 0}, status=401)
-        return discord_json(BOT_USER)
-
-    async def application(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return discord_json({"message": "401: Unauthorized", "code": 0}, status=401)
-        return discord_json(
-            {
-                "id": "1001",
-                "name": "liqwatch",
-                "description": "",
-                "icon": None,
-                "bot_public": True,
-                "bot_require_code_grant": False,
-                "owner": {**BOT_USER, "id": "2002", "bot": False},
-                "verify_key": "0" * 64,
-                "flags": 0,
-            }
-        )
-
-    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.send_json({"op": OP_HELLO, "d": {"heartbeat_interval": 45_000}})
-        async for frame in ws:
-            if frame.type != WSMsgType.TEXT:
-                continue
-            payload = json.loads(frame.data)
-            if payload["op"] == OP_HEARTBEAT:
-                await ws.send_json({"op": OP_HEARTBEAT_ACK})
-            elif payload["op"] == OP_IDENTIFY:
-                self.identify = payload["d"]
-                ready = {
-                    "v": 10,
-                    "user": BOT_USER,
-                    "guilds": [],
-                    "session_id": "session-1",
-                    "resume_gateway_url": self.gateway_url,
-                    "application": {"id": "1001", "flags": 0},
-                }
-                await ws.send_json({"op": OP_DISPATCH, "t": "READY", "s": 1, "d": ready})
-                self.identified.set()
-        self.close_code = ws.close_code
-        self.gateway_closed.set()
-        return ws
 
 
 @pytest.fixture

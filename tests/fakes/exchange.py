@@ -13,7 +13,8 @@ Usable from sync and async tests (it serves from its own threads) and from bench
 
     with FakeExchange() as fake: ...             # outside pytest
 
-Markets (tests/fakes/exchange_data.py, with the Coinglass row builders and the worked example):
+Markets (tests/fakes/exchange_data.py, with the Coinglass row builders and the worked example;
+the answers per endpoint are in tests/fakes/exchange_endpoints.py):
 `add_symbol(coin, price, oi_usd=..., oi_growth_pct_per_day=...)` creates 31 days of
 15-second price ticks (a seeded random walk ending at `price`); klines of every interval are
 aggregated from the ticks, so 1m/5m/1h/1d agree with each other and with the mark price, and a
@@ -38,7 +39,6 @@ A delay holds the reply (for client timeouts); stopping the server releases it.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 import zlib
@@ -71,11 +71,17 @@ from .exchange_data import (  # noqa: F401  (re-exported: tests build payloads f
     coinglass_rows,
     worked_example_map,
 )
-
-PREMIUM_INDEX = "/fapi/v1/premiumIndex"
-KLINES = "/fapi/v1/klines"
-OPEN_INTEREST = "/futures/data/openInterestHist"
-COINGLASS_MAP = "/api/futures/liquidation/aggregated-map"
+from .exchange_endpoints import (  # (the paths are re-exported: tests import them from here)
+    COINGLASS_MAP,
+    KLINES,
+    OPEN_INTEREST,
+    PREMIUM_INDEX,
+    coinglass_map,
+    json_response,
+    klines,
+    open_interest,
+    premium_index,
+)
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per request
 
@@ -288,18 +294,20 @@ class FakeExchange:
             if fault.body is not None or fault.status != 200:
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else {}
                 body = fault.body if fault.body is not None else {"msg": "fault"}
-                return _json(body, fault.status, headers)
-        routes = {
-            PREMIUM_INDEX: self._premium_index,
-            KLINES: self._klines,
-            OPEN_INTEREST: self._open_interest,
-            COINGLASS_MAP: self._coinglass_map,
+                return json_response(body, fault.status, headers)
+        routes: dict[str, Callable[[], Response]] = {
+            PREMIUM_INDEX: lambda: premium_index(self._markets, query, self.now_ms),
+            KLINES: lambda: klines(self._markets, query, self.now_ms),
+            OPEN_INTEREST: lambda: open_interest(self._markets, query, self.now_ms),
+            COINGLASS_MAP: lambda: coinglass_map(
+                self._coinglass, self.coinglass_key, query, request.headers
+            ),
         }
         route = routes.get(request.path)
         if route is None:
-            return _json({"code": -5000, "msg": "Path not found"}, 404)
+            return json_response({"code": -5000, "msg": "Path not found"}, 404)
         with self._lock:
-            return route(query, request.headers)
+            return route()
 
     def _take_fault(self, path: str) -> Fault | None:
         queue = self._faults.get(path)
@@ -310,107 +318,6 @@ class FakeExchange:
         if fault.times <= 0:
             queue.popleft()
         return fault
-
-    def _market(self, query: dict[str, str]) -> Market | Response:
-        symbol = query.get("symbol", "")
-        if not symbol:
-            return _binance_error(-1102, "Mandatory parameter 'symbol' was not sent.")
-        coin = symbol[:-4] if symbol.endswith("USDT") else ""
-        market = self._markets.get(coin)
-        return market if market is not None else _binance_error(-1121, "Invalid symbol.")
-
-    def _premium_index(self, query: dict[str, str], headers: Any) -> Response:
-        now = self.now_ms()
-        if "symbol" not in query:
-            return _json([self._premium_row(c, m, now) for c, m in self._markets.items()])
-        market = self._market(query)
-        if isinstance(market, Response):
-            return market
-        return _json(self._premium_row(query["symbol"][:-4], market, now))
-
-    @staticmethod
-    def _premium_row(coin: str, market: Market, now: int) -> dict[str, Any]:
-        mark = market.price_at(now)
-        return {
-            "symbol": f"{coin}USDT", "markPrice": f"{mark:.8f}", "indexPrice": f"{mark:.8f}",
-            "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": "0.00010000",
-            "interestRate": "0.00010000", "nextFundingTime": now - now % (8 * 3600_000)
-            + 8 * 3600_000, "time": now,
-        }  # fmt: skip
-
-    def _grid(self, query: dict[str, str], step: int, default_limit: int, max_limit: int):
-        """Row times on the grid like Binance selects them: from startTime forward, else the
-        last `limit` up to endTime (or now)."""
-        try:
-            limit = int(query.get("limit", default_limit))
-            start = int(query["startTime"]) if "startTime" in query else None
-            end = int(query["endTime"]) if "endTime" in query else None
-        except ValueError:
-            return _binance_error(-1100, "Illegal characters found in a parameter.")
-        if not 1 <= limit <= max_limit:
-            return _binance_error(-1130, "Data sent for parameter 'limit' is not valid.")
-        last = self.now_ms() - self.now_ms() % step
-        end = min(end if end is not None else last, last)
-        if start is not None:
-            first = start + (-start % step)
-            return list(range(first, min(end, first + (limit - 1) * step) + 1, step))
-        end -= end % step
-        return list(range(end - (limit - 1) * step, end + 1, step))
-
-    def _klines(self, query: dict[str, str], headers: Any) -> Response:
-        market = self._market(query)
-        if isinstance(market, Response):
-            return market
-        minutes = INTERVALS_MS.get(query.get("interval", ""))
-        if minutes is None:
-            return _binance_error(-1120, "Invalid interval.")
-        grid = self._grid(query, minutes * MINUTE_MS, 500, 1500)
-        if isinstance(grid, Response):
-            return grid
-        return _json([market.kline(t, minutes) for t in grid])
-
-    def _open_interest(self, query: dict[str, str], headers: Any) -> Response:
-        market = self._market(query)
-        if isinstance(market, Response):
-            return market
-        period = query.get("period", "")
-        if period not in OI_PERIODS:
-            return _binance_error(-1120, "Invalid period.")
-        start = query.get("startTime", "")
-        if start.isdigit() and int(start) < self.now_ms() - 30 * DAY_MS:
-            return _binance_error(-1130, "parameter 'startTime' is invalid.")
-        step = INTERVALS_MS[period] * MINUTE_MS
-        grid = self._grid(query, step, 30, 500)
-        if isinstance(grid, Response):
-            return grid
-        rows = []
-        for t in grid:
-            usd = market.open_interest_usd(t)
-            rows.append({
-                "symbol": query["symbol"], "sumOpenInterest": f"{usd / market.price_at(t):.8f}",
-                "sumOpenInterestValue": f"{usd:.8f}", "timestamp": t,
-            })  # fmt: skip
-        return _json(rows)
-
-    def _coinglass_map(self, query: dict[str, str], headers: Any) -> Response:
-        limits = {"API-KEY-MAX-LIMIT": "80", "API-KEY-USE-LIMIT": "1"}
-        if headers.get("CG-API-KEY") != self.coinglass_key:
-            return _json({"code": "401", "msg": "API key missing or invalid."}, 401, limits)
-        if query.get("range") not in ("1d", "7d", "30d"):
-            return _json({"code": "400", "msg": "range is invalid"}, 200, limits)
-        rows = self._coinglass.get(query.get("symbol", "").upper())
-        if rows is None:
-            return _json({"code": "400", "msg": "symbol not supported"}, 200, limits)
-        body = {"code": "0", "msg": "success", "data": {"data": rows}}
-        return _json(body, 200, limits)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status, headers=headers, content_type="application/json")
-
-
-def _binance_error(code: int, message: str) -> Response:
-    return _json({"code": code, "msg": message}, 400)
 
 
 @pytest.fixture(name="exchange")

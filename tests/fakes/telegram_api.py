@@ -21,12 +21,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .telegram_updates import BOT_ID, TelegramUpdates
+
 # Values PTB sends JSON-encoded in form fields; everything else stays the string it was.
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "media", "scope"}
 _INT_FIELDS = {"chat_id", "message_id", "message_thread_id", "user_id", "offset", "limit"}
 _SENDING = {"sendMessage", "sendPhoto", "editMessageText", "editMessageMedia"}
-
-BOT_ID = 777000111
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,9 @@ class _TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class FakeTelegramAPI:
-    """Start with `await fake.start()`; point the bot at `fake.api_base_url`."""
+class FakeTelegramAPI(TelegramUpdates):
+    """Start with `await fake.start()`; point the bot at `fake.api_base_url`. The update builders
+    (`fake.message(...)`, `fake.callback(...)`, ...) come from TelegramUpdates."""
 
     def __init__(
         self,
@@ -184,88 +185,6 @@ class FakeTelegramAPI:
             await asyncio.wait_for(
                 self._changed.wait_for(lambda: self.received.count(method) >= count), timeout
             )
-
-    # ---- update builders (plain dicts, as Telegram sends them) ----------------------------
-
-    def _chat(self, chat_id: int, title: str = "Test group") -> dict[str, Any]:
-        kind = self.chat_types.get(chat_id) or ("private" if chat_id > 0 else "supergroup")
-        chat: dict[str, Any] = {"id": chat_id, "type": kind}
-        if kind == "private":
-            chat["first_name"] = "Trader"
-        else:
-            chat["title"] = title
-        return chat
-
-    @staticmethod
-    def user(user_id: int, name: str = "Trader") -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": name}
-
-    def message(
-        self, chat_id: int, user_id: int, text: str, thread_id: int | None = None
-    ) -> dict[str, Any]:
-        """A `message` update; commands get their bot_command entity like Telegram's."""
-        msg: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": self._chat(chat_id),
-            "from": self.user(user_id),
-            "text": text,
-        }
-        if text.startswith("/"):
-            length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        if thread_id is not None:
-            msg["message_thread_id"] = thread_id
-            msg["is_topic_message"] = True
-        return {"message": msg}
-
-    def channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
-        self.chat_types[chat_id] = "channel"
-        update = self.message(chat_id, 0, text)["message"]
-        del update["from"]
-        update["sender_chat"] = self._chat(chat_id)
-        return {"channel_post": update}
-
-    def callback(
-        self, chat_id: int, user_id: int, data: str, on_message: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A button press on `on_message` (a message dict the bot sent, e.g. from a call)."""
-        return {
-            "callback_query": {
-                "id": str(next(self._message_ids)),
-                "from": self.user(user_id),
-                "chat_instance": str(chat_id),
-                "data": data,
-                "message": on_message,
-            }
-        }
-
-    def my_chat_member(self, chat_id: int, user_id: int, old: str, new: str) -> dict[str, Any]:
-        return {
-            "my_chat_member": {
-                "chat": self._chat(chat_id),
-                "from": self.user(user_id),
-                "date": int(time.time()),
-                "old_chat_member": self._member(old, BOT_ID, bot=True),
-                "new_chat_member": self._member(new, BOT_ID, bot=True),
-            }
-        }
-
-    def _member(self, status: str, user_id: int, bot: bool = False) -> dict[str, Any]:
-        user = {"id": user_id, "is_bot": bot, "first_name": self.username if bot else "Trader"}
-        member: dict[str, Any] = {"status": status, "user": user}
-        if status == "creator":
-            member["is_anonymous"] = False
-        elif status == "administrator":
-            flags = (
-                "can_be_edited is_anonymous can_manage_chat can_delete_messages "
-                "can_manage_video_chats can_restrict_members can_promote_members can_change_info "
-                "can_invite_users can_post_stories can_edit_stories can_delete_stories"
-            ).split()
-            member.update({flag: flag == "can_manage_chat" for flag in flags})
-        elif status == "kicked":
-            member["until_date"] = 0
-        return member
 
     # ---- the HTTP side -------------------------------------------------------------------
 
