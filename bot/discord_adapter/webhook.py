@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 from core.errors import ChatUnreachable, DeliveryRetryAfter
 from core.model import ChatRef, Message
 
+from ..logs import install as install_log_scrubbing
 from .render import CHART_FILENAME, render
 
 log = logging.getLogger(__name__)
@@ -30,28 +30,6 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 GONE_STATUSES = (401, 403, 404)  # token revoked or webhook deleted: stop posting there
 
 Sleep = Callable[[float], Awaitable[Any]]
-
-
-_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[^/\s]+/)[^/\s?\"']+")
-
-
-class _RedactWebhookTokens(logging.Filter):
-    """httpx logs every request's full URL at INFO: cut the webhook token out of those lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "/webhooks/" in text:
-            record.msg, record.args = _WEBHOOK_TOKEN.sub(r"\1***", text), ()
-        return True
-
-
-_REDACTOR = _RedactWebhookTokens()
-
-
-def _redact_httpx_logs() -> None:
-    logger = logging.getLogger("httpx")
-    if _REDACTOR not in logger.filters:
-        logger.addFilter(_REDACTOR)
 
 
 class WebhookError(Exception):
@@ -167,7 +145,7 @@ async def post_webhook(
         scheme = ""
     if scheme not in ("http", "https"):
         raise ChatUnreachable(f"not a webhook URL: {redact_webhook_url(url)}")
-    _redact_httpx_logs()
+    install_log_scrubbing()  # httpx logs the URL, token included, with every request
     # httpx's `params` replaces the URL's own query: keep a configured `?thread_id=` (forum posts).
     params = dict(httpx.URL(url).params)
     if thread_id:

@@ -8,15 +8,13 @@
     await adapter.stop()           # updater → application → shutdown
 
 PTB and httpx log request URLs, and Bot API URLs contain the token: every log record is redacted
-(see `redact_in_logs`) before any handler sees it.
+(bot/logs.py, given the token here) before any handler sees it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +25,7 @@ from telegram.ext import Application, ApplicationBuilder
 from core.commands import COMMANDS
 from core.errors import ConfigError, LiqwatchError
 
+from ..logs import redact, scrub
 from .handlers import TelegramHandlers
 from .render import CallbackCodec
 from .sender import DEFAULT_MESSAGES_PER_SECOND, TelegramSender, build_bot
@@ -50,7 +49,7 @@ class TelegramAdapter:
     ):
         self.settings = dict(settings)
         self.poll_timeout = poll_timeout
-        redact_in_logs(str(self.settings.get("token") or ""))
+        redact(str(self.settings.get("token") or ""))
         bot = build_bot(
             self.settings, messages_per_second=messages_per_second, max_retries=max_retries
         )
@@ -87,7 +86,7 @@ class TelegramAdapter:
         except TelegramError as error:  # NetworkError, TimedOut, an odd answer from a proxy
             await self._unwind()
             where = self.settings.get("api_base_url") or "the Bot API"
-            reason = _without_secrets(f"{type(error).__name__}: {error}")
+            reason = scrub(f"{type(error).__name__}: {error}")
             raise LiqwatchError(f"telegram: cannot start the bot via {where} ({reason})") from None
 
     async def _start(self) -> None:
@@ -127,55 +126,3 @@ class TelegramAdapter:
             await app.bot.set_my_commands(commands)
         except TelegramError as error:  # a missing menu is no reason not to run
             log.warning("telegram setMyCommands failed: %s", error)
-
-
-# ---- secrets out of logs -----------------------------------------------------------------
-
-_secrets: set[str] = set()
-_install_lock = threading.Lock()
-_installed = False
-
-
-def redact_in_logs(secret: str) -> None:
-    """Replace `secret` by `***` in every log record created from now on, in any logger."""
-    global _installed
-    if len(secret) < 6:  # empty or absurdly short: redacting it would mangle ordinary text
-        return
-    _secrets.add(secret)
-    with _install_lock:
-        if _installed:
-            return
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            _redact(record)
-            return record
-
-        # A record factory (not a logger filter) because filters on a logger do not see the
-        # records of its children (httpx, telegram.ext.*) and handlers come and go.
-        logging.setLogRecordFactory(factory)
-        _installed = True
-
-
-def _without_secrets(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _redact(record: logging.LogRecord) -> None:
-    try:
-        text = record.getMessage()
-    except Exception:  # a broken format string is the logging module's to report
-        return
-    if any(secret in text for secret in _secrets):
-        for secret in _secrets:
-            text = text.replace(secret, "***")
-        record.msg, record.args = text, ()
-    if record.exc_info and record.exc_info[1] is not None:
-        rendered = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        if any(secret in rendered for secret in _secrets):
-            for secret in _secrets:
-                rendered = rendered.replace(secret, "***")
-            record.exc_text = rendered  # formatters use exc_text as is when it is set
