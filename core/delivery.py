@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -122,6 +123,16 @@ def late_note(item: OutboxItem, now: datetime) -> Message:
     return dataclasses.replace(item.message, lines=(note, *item.message.lines))
 
 
+def release_held_as_one(
+    store: Store, chat_key: int, digest: Callable[[list[Message]], Message]
+) -> int:
+    """End a chat's hold: its held alerts are replaced by one digest message queued now (in one
+    transaction). Returns how many were held."""
+    held = [item.message for item in store.held_messages(chat_key)]
+    store.release_held(chat_key, digest(held) if held else None)
+    return len(held)
+
+
 class Deliverer:
     """Sends the outbox. `deliver_due()` is one pass (an APScheduler job); `run()` loops.
 
@@ -207,8 +218,7 @@ class Deliverer:
         released = 0
         for chat_key in self._store.expired_mutes(now):
             try:
-                held = [item.message for item in self._store.held_messages(chat_key)]
-                self._store.release_held(chat_key, digest(chat_key, held) if held else None)
+                release_held_as_one(self._store, chat_key, functools.partial(digest, chat_key))
                 released += 1
             except Exception:
                 log.exception("could not release the held alerts of chat %s", chat_key)

@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 
 from .alerts import MarketView, alert_message, coalesce, digest_message, evaluate
 from .analysis import analyze
+from .delivery import release_held_as_one
 from .errors import LiqwatchError
-from .model import Candle, Message
+from .model import Candle
 from .snapshots import SnapshotCache, utcnow
 from .store import Store, WickMark
 from .summaries import Schedule, gather_analyses, remembered, summary_message
@@ -219,10 +220,8 @@ def release_mute(store: Store, chat_key: int, now: datetime) -> int | None:
     muted = store.muted_until(chat_key)
     if muted is None:
         return None
-    held = store.held_messages(chat_key)
-    digest: Message | None = None
-    if held:
-        digest = digest_message([item.message for item in held], muted_from=None, muted_to=now)
-    store.release_held(chat_key, digest)
+    held = release_held_as_one(
+        store, chat_key, lambda messages: digest_message(messages, muted_from=None, muted_to=now)
+    )
     store.set_muted_until(chat_key, None)
-    return len(held)
+    return held
