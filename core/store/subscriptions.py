@@ -382,5 +382,10 @@ class SubscriptionStore(StoreBase):
 
     def needed_symbols(self) -> set[str]:
         """Every symbol some active chat needs a snapshot of: rules, watchlists, summaries."""
-        summary_symbols = {s for summary in self.summaries() for s in summary["symbols"]}
+        # Called every alert tick: read only the symbol lists, not whole summaries with their chats.
+        rows = self._rows(
+            "SELECT s.symbols FROM summaries s JOIN chats c ON c.key = s.chat_key"
+            " WHERE c.active = 1"
+        )
+        summary_symbols = {symbol for row in rows for symbol in json.loads(row["symbols"])}
         return self.rules_symbols() | self.watched_symbols() | summary_symbols
