@@ -8,9 +8,8 @@ backlog after a pause collapses into one run. Summaries each get a CronTrigger i
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,6 +21,31 @@ from .summaries import Schedule
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+
+
+def _job(method):
+    """A scheduled job: tracked while it runs, so that shutdown can wait for it (a job calling
+    another, the tick delivering at once, is tracked by the outer one), and ended quietly when
+    shutdown cancels it (APScheduler would log a cancelled job as a crash; nothing half-done was
+    committed)."""
+
+    @functools.wraps(method)
+    async def run(self: Jobs, *args: object) -> None:
+        task = asyncio.current_task()
+        owner = task is not None and task not in self._running
+        if owner:
+            self._running.add(task)
+        try:
+            await method(self, *args)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.info("a running job was stopped at shutdown")
+        finally:
+            if owner:
+                self._running.discard(task)
+
+    return run
 
 
 class Jobs:
@@ -77,28 +101,8 @@ class Jobs:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        try:
-            yield
-        except asyncio.CancelledError:
-            # Only shutdown cancels a job: end it quietly (APScheduler would log a cancelled
-            # job as a crash); nothing half-done was committed.
-            if not self._stopping:
-                raise
-            log.info("a running job was stopped at shutdown")
-        finally:
-            if task is not None:
-                self._running.discard(task)
-
+    @_job
     async def check_alerts(self) -> None:
-        with self._tracked():
-            await self._check_alerts()
-
-    async def _check_alerts(self) -> None:
         try:
             stats = await self.monitor.tick()
         except Exception:
@@ -108,21 +112,15 @@ class Jobs:
             log.info("alert tick: %d events → %d messages", stats.events, stats.messages)
             await self.deliver()  # on time: do not wait for the next delivery run
 
+    @_job
     async def deliver(self) -> None:
-        with self._tracked():
-            await self._deliver()
-
-    async def _deliver(self) -> None:
         try:
             await self.deliverer.deliver_due()
         except Exception:
             log.exception("delivery pass failed; messages stay queued")
 
+    @_job
     async def run_summary(self, summary_id: int) -> None:
-        with self._tracked():
-            await self._run_summary(summary_id)
-
-    async def _run_summary(self, summary_id: int) -> None:
         try:
             if not await self.monitor.run_summary(summary_id):
                 self._remove(f"summary:{summary_id}")
