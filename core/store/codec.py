@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import StoreError
-from ..model import Button, Message, Section
+from ..model import Button, ChatRef, Message, Section
 
 
 def db_time(when: datetime | None) -> str | None:
@@ -75,3 +75,16 @@ def finite_json(values: dict[str, Any]) -> str:
         return value
 
     return json.dumps(clean(dict(values)))
+
+
+def chat_ref_of_row(row: Any, key: int, kind: str) -> ChatRef:
+    """The delivery address of a chats row (its key and kind may come under other column names,
+    as in the outbox's join)."""
+    return ChatRef(
+        platform=row["platform"],
+        chat_id=row["chat_id"],
+        thread_id=row["thread_id"],
+        user_id=row["user_id"],
+        fallback_chat_id=row["fallback_chat_id"],
+        extra={"chat_key": key, "kind": kind, "tz": row["tz"]},
+    )

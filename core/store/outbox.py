@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..model import ChatRef, Message
-from .codec import db_time, message_from_db, message_json, py_time
+from .codec import chat_ref_of_row, db_time, message_from_db, message_json, py_time
 from .subscriptions import SubscriptionStore
 from .wicks import WickMark, WickMarkStore
 
@@ -43,14 +43,7 @@ _ITEM_COLUMNS = (
 
 
 def _item(row: dict[str, Any]) -> OutboxItem:
-    chat = ChatRef(
-        platform=row["platform"],
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        user_id=row["user_id"],
-        fallback_chat_id=row["fallback_chat_id"],
-        extra={"chat_key": row["chat_key"], "kind": row["chat_kind"], "tz": row["tz"]},
-    )
+    chat = chat_ref_of_row(row, row["chat_key"], row["chat_kind"])
     return OutboxItem(
         id=row["id"],
         chat_key=row["chat_key"],

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import StoreError
 from ..model import RULE_KINDS, ChatRef, Rule
 from .base import StoreBase
-from .codec import db_time, finite_json, py_time
+from .codec import chat_ref_of_row, db_time, finite_json, py_time
 
 CHAT_KINDS = ("private", "group", "channel")
 SUMMARY_ORIGINS = ("chat", "config")  # who set a summary: a chat's /summary, or [[summaries]]
@@ -147,14 +147,7 @@ class SubscriptionStore(StoreBase):
 
     def chat_ref(self, chat_key: int) -> ChatRef:
         chat = self.chat(chat_key)
-        return ChatRef(
-            platform=chat["platform"],
-            chat_id=chat["chat_id"],
-            thread_id=chat["thread_id"],
-            user_id=chat["user_id"],
-            fallback_chat_id=chat["fallback_chat_id"],
-            extra={"chat_key": chat["key"], "kind": chat["kind"], "tz": chat["tz"]},
-        )
+        return chat_ref_of_row(chat, chat["key"], chat["kind"])
 
     def set_chat_active(self, platform: str, chat_id: str, active: bool) -> int:
         """Every thread of that chat goes (in)active; returns how many rows changed."""
