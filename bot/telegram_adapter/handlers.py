@@ -128,7 +128,6 @@ class TelegramHandlers:
         self.rate = CommandRateLimit(commands_per_minute, clock)
         self.chat_admins = ChatAdminCache(clock=clock)
         self._refused: set[str] = set()
-        self._seen = 0
 
     def register(self, app: Application) -> None:
         """Every handler the bot has, in one visible list."""
@@ -154,9 +153,6 @@ class TelegramHandlers:
         return chat.type == Chat.PRIVATE and user_id in self.admins
 
     def _rate_key(self, chat: Chat, user_id: str) -> str:
-        self._seen += 1
-        if self._seen % 1000 == 0:
-            self.rate.prune()
         return user_id if user_id != str(chat.id) else f"chat:{chat.id}"
 
     async def caller_for(
