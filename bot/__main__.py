@@ -66,8 +66,8 @@ def load_config(args: argparse.Namespace) -> Config:
 async def cmd_liq(args: argparse.Namespace, cfg: Config) -> int:
     from core.analysis import analyze
     from core.chart import render_chart
+    from core.model import utcnow
     from core.report import report_json, report_message
-    from core.snapshots import utcnow
     from core.sources import make_source
     from core.symbols import normalize
 

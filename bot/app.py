@@ -15,11 +15,12 @@ from core.alerts import digest_message
 from core.config import Config
 from core.delivery import Deliverer
 from core.errors import ConfigError, UsageError
+from core.model import utcnow
 from core.monitor import Monitor
 from core.ports import Sender, Source
 from core.scheduler import Jobs
 from core.service import Service, ServiceSettings
-from core.snapshots import SnapshotCache, utcnow
+from core.snapshots import SnapshotCache
 from core.sources import make_source
 from core.store import Store
 from core.summaries import parse_schedule

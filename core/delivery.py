@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter
-from .model import Message
+from .model import Message, utcnow
 from .ports import Sender
 from .store import OutboxItem, Store
-from .store.base import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,7 @@ class Deliverer:
     ):
         self._store = store
         self._senders = senders  # live view: adapters register their senders at start
-        self._clock = clock or utc_now
+        self._clock = clock or utcnow
         self._sleep = sleep
         self._slots = asyncio.Semaphore(max(1, max_concurrent_chats))
         self._batch_size = batch_size

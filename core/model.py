@@ -7,10 +7,15 @@ times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Side = Literal["long", "short"]
+
+
+def utcnow() -> datetime:
+    """The default clock everywhere (every time inside liqwatch is UTC; tests inject their own)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

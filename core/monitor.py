@@ -30,8 +30,8 @@ from .alerts import MarketView, alert_message, coalesce, digest_message, evaluat
 from .analysis import analyze
 from .delivery import release_held_as_one
 from .errors import LiqwatchError
-from .model import Candle
-from .snapshots import SnapshotCache, utcnow
+from .model import Candle, utcnow
+from .snapshots import SnapshotCache
 from .store import Store, WickMark
 from .summaries import Schedule, gather_analyses, remembered, summary_message
 

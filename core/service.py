@@ -22,11 +22,11 @@ from .commands import COMMANDS
 from .config import Config
 from .errors import LiqwatchError, SourceError, UnknownSymbol, UsageError
 from .fmt import duration as fmt_duration
-from .model import Analysis, Button, Caller, Message, Section, Snapshot
+from .model import Analysis, Button, Caller, Message, Section, Snapshot, utcnow
 from .report import report_message, watchlist_line
 from .rules import describe_rule, rule_value
 from .service_base import reply, tells_if_resumed
-from .snapshots import SnapshotCache, utcnow
+from .snapshots import SnapshotCache
 from .store import Store
 from .summaries import SummaryPlanner
 

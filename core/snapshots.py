@@ -12,10 +12,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .errors import LiqwatchError, SourceError, SourceUnavailable, UnknownSymbol
-from .model import Snapshot
+from .model import Snapshot, utcnow
 from .ports import Source
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,6 @@ POPULAR = ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "ADA", "AVAX", "LINK", "TO
 
 UNKNOWN_FOR = timedelta(minutes=10)
 MAX_UNKNOWN = 1000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import SourceRejected, SourceUnavailable, UnknownSymbol
-from ..model import Candle, PriceContext
+from ..model import Candle, PriceContext, utcnow
 from ..symbols import normalize, pair
 from .http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
 
@@ -126,7 +126,7 @@ class BinanceClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
     ):
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utcnow
         self._http = JsonFetcher(
             base_url, vendor=self.vendor, timeout_seconds=timeout_seconds, retry=retry, sleep=sleep
         )

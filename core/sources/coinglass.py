@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..config import Config
 from ..errors import SourceError, SourceRejected, SourceUnavailable, UnknownSymbol
-from ..model import Candle, Level, PriceContext, Snapshot
+from ..model import Candle, Level, PriceContext, Snapshot, utcnow
 from ..symbols import normalize
 from .binance import BinanceClient, Clock
 from .http import JsonFetcher, RetryPolicy, Sleep, gather_or_cancel
@@ -77,7 +77,7 @@ class CoinglassSource:
             raise SourceRejected(MISSING_KEY_MESSAGE)
         if map_range not in RANGES:
             raise SourceRejected(f"Coinglass range must be one of {', '.join(RANGES)}.")
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utcnow
         self._range = map_range
         self._http = JsonFetcher(
             base_url,

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
 from ..config import Config
 from ..errors import DataError, SourceUnavailable
 from ..estimator import CandleArrays, EstimatorParams, estimate_map
-from ..model import Candle, Level, Snapshot
+from ..model import Candle, Level, Snapshot, utcnow
 from ..symbols import normalize
 from .binance import (
     DAY_MS,
@@ -114,7 +114,7 @@ class EstimateSource:
         self.params = params or EstimatorParams()
         self.days = days
         self.interval = interval
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utcnow
         self._estimate = estimator
         self.incremental = incremental
         self._histories = HistoryStore(idle_ms=int(history_idle_seconds * 1000))

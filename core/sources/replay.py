@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, LiqwatchError, SourceRejected, UnknownSymbol
-from ..model import Candle, Level, PriceContext, Snapshot
+from ..model import Candle, Level, PriceContext, Snapshot, utcnow
 from ..symbols import normalize
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample.json"
@@ -60,10 +60,6 @@ SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample.json"
 INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
                     "2h": 7200, "4h": 14400, "1d": 86400}  # fmt: skip
 MAX_CANDLES = 1500  # like Binance's klines limit: the newest ones are kept
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -118,7 +114,7 @@ class ReplaySource:
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None):
         self.path = Path(path)
-        self._clock = clock or _utc_now
+        self._clock = clock or utcnow
         self.sample, self.label, self._symbols = _load(self.path)
         self._started = self._now()  # the price path plays from here
 

@@ -6,20 +6,17 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from ..errors import StoreError
+from ..model import utcnow
 from .schema import LATEST_VERSION, MIGRATIONS
 
 Clock = Callable[[], datetime]
 BUSY_TIMEOUT_MS = 5000  # another process (e.g. `liqwatch db`) holding the write lock briefly
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def connect(path: str | os.PathLike[str]) -> Database:
@@ -89,7 +86,7 @@ class StoreBase:
     def __init__(self, db: Database, path: str, clock: Clock | None = None):
         self._db = db
         self.path = path
-        self._clock: Clock = clock or utc_now
+        self._clock: Clock = clock or utcnow
 
     def _now(self) -> datetime:
         return self._clock()
