@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from . import parsing, symbols
 from .errors import UsageError
+from .fmt import price as fmt_price
 from .model import Analysis, Message, Snapshot
 from .report import summary_section
 
@@ -82,8 +83,6 @@ def parse_schedule(args: list[str]) -> Schedule:
 def crossed_levels(previous: dict, high: float, low: float) -> list[str]:
     """Key levels the price went through since the previous summary (from its stored levels),
     judged on the high and low since then, so a break that reverted still counts."""
-    from .fmt import price as fmt_price
-
     crossed = []
     above, below = previous.get("key_short"), previous.get("key_long")
     if above and high >= above:
