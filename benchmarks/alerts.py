@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.alerts import MarketView, evaluate  # noqa: E402
-from core.alerts_state import parse_state  # noqa: E402
-from core.model import Analysis, Rule, Zone  # noqa: E402
+from core.alerts.engine import MarketView, evaluate  # noqa: E402
+from core.alerts.state import parse_state  # noqa: E402
+from core.types import Analysis, Rule, Zone  # noqa: E402
 
 KIND_SHARES = (("breakout", 0.30), ("near", 0.15), ("ratio", 0.10), ("above", 0.25), ("below", 0.2))
 

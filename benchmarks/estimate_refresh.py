@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from core.sources.binance import BinanceClient  # noqa: E402
-from core.sources.estimate import EstimateSource  # noqa: E402
-from core.sources.history import HistoryStore  # noqa: E402
+from core.market.sources.binance import BinanceClient  # noqa: E402
+from core.market.sources.estimate import EstimateSource  # noqa: E402
+from core.market.sources.history import HistoryStore  # noqa: E402
 from tests.fakes.exchange import KLINES, OPEN_INTEREST, FakeExchange  # noqa: E402
 from tests.helpers import ManualClock  # noqa: E402
 

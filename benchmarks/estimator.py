@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from core.estimator import CandleArrays, EstimatorParams, estimate_map  # noqa: E402
-from core.estimator_reference import reference_map  # noqa: E402
+from core.market.estimator import CandleArrays, EstimatorParams, estimate_map  # noqa: E402
+from tests.oracles.estimator_reference import reference_map  # noqa: E402
 
 CANDLES = 30 * 24 * 12  # 30 days of 5-minute candles
 

@@ -34,7 +34,7 @@ from bot.app import build  # noqa: E402
 from bot.telegram_adapter import TelegramAdapter  # noqa: E402
 from bot.telegram_adapter.render import CallbackCodec  # noqa: E402
 from bot.telegram_adapter.sender import TelegramSender, build_bot  # noqa: E402
-from core.model import Button, ChatRef, Message  # noqa: E402
+from core.types import Button, ChatRef, Message  # noqa: E402
 from tests.fakes.exchange import FakeExchange  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 

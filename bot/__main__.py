@@ -10,10 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core import config as config_module
-from core.config import Config
-from core.errors import ConfigError, LiqwatchError
+from core.kernel.config import Config
+from core.kernel.errors import ConfigError, LiqwatchError
 
+from . import config as config_module
 from .logs import setup_logging
 
 log = logging.getLogger("liqwatch")
@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="FILE", help="TOML config (default ./config.toml)")
-        p.add_argument("--source", choices=config_module.SOURCES, help="override [data] source")
+        p.add_argument(
+            "--source", choices=config_module.SOURCE_NAMES, help="override [data] source"
+        )
 
     liq = sub.add_parser("liq", help="print the liquidation report for a symbol")
     liq.add_argument("symbol")
@@ -54,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def load_config(args: argparse.Namespace) -> Config:
     cfg = config_module.load(args.config)
     if getattr(args, "source", None):
-        from core.sources.replay import SAMPLE_PATH
+        from core.market.sources.replay import SAMPLE_PATH
 
         changes = {("data", "source"): args.source}
         if args.source == "replay" and not cfg.get("sources.replay", "path"):
@@ -64,12 +66,12 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 async def cmd_liq(args: argparse.Namespace, cfg: Config) -> int:
-    from core.analysis import analyze
-    from core.chart import render_chart
-    from core.model import utcnow
-    from core.report import report_json, report_message
-    from core.sources import make_source
-    from core.symbols import normalize
+    from core.kernel.clock import utcnow
+    from core.kernel.symbols import normalize
+    from core.market.analysis import analyze, split_map
+    from core.market.sources import make_source
+    from core.render.chart import render_chart
+    from core.render.report import report_json, report_message
 
     window = cfg.get("data", "window_pct") if args.window is None else args.window
     if not 0 <= window <= 100:
@@ -87,7 +89,8 @@ async def cmd_liq(args: argparse.Namespace, cfg: Config) -> int:
         await source.aclose()
     analysis = analyze(snapshot, window)
     if chart_path is not None:
-        image = await asyncio.to_thread(render_chart, snapshot, analysis)
+        split = split_map(snapshot, analysis.window_pct)
+        image = await asyncio.to_thread(render_chart, snapshot, analysis, split)
         try:
             chart_path.write_bytes(image)
         except OSError as exc:
@@ -116,29 +119,10 @@ async def cmd_chat(cfg: Config, greeting: str = "", check_seconds: float | None 
 
 async def cmd_run(cfg: Config) -> int:
     from .app import build, run_until_stopped
+    from .platforms import configured_adapters
 
-    adapters = []
     app = build(cfg)
-    if cfg.get("telegram", "token"):
-        from .telegram_adapter import TelegramAdapter
-
-        adapters.append(
-            TelegramAdapter(
-                app.service,
-                cfg.section("telegram"),
-                commands_per_minute=cfg.get("alerts", "commands_per_minute"),
-            )
-        )
-    if cfg.get("discord", "token"):
-        from .discord_adapter import DiscordAdapter
-
-        adapters.append(
-            DiscordAdapter(
-                app.service,
-                cfg.section("discord"),
-                commands_per_minute=cfg.get("alerts", "commands_per_minute"),
-            )
-        )
+    adapters = configured_adapters(app.service, cfg)
     # build() already attached the webhook sender for [[summaries]] webhook_url entries: a
     # webhook-only deployment (no bot at all) is a valid one.
     if not adapters and "webhook" not in app.senders:
@@ -168,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from core.sources.replay import SAMPLE_PATH
+            from core.market.sources.replay import SAMPLE_PATH
 
             cfg = config_module.load(None, env={}, use_cwd=False)
             demo_db = Path(tempfile.mkdtemp(prefix="liqwatch-demo-")) / "demo.db"

@@ -11,19 +11,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.alerts import digest_message
-from core.config import Config
-from core.delivery import Deliverer
-from core.errors import ConfigError, UsageError
-from core.model import utcnow
-from core.monitor import Monitor
-from core.ports import Sender, Source
-from core.scheduler import Jobs
-from core.service import Service, ServiceSettings
-from core.snapshots import SnapshotCache
-from core.sources import make_source
+from core.alerts.kinds import KIND_NAMES
+from core.alerts.monitor import Monitor
+from core.chat.base import ServiceSettings
+from core.chat.dispatch import Dispatcher
+from core.chat.service import Service
+from core.delivery.deliverer import Deliverer
+from core.delivery.ports import Sender
+from core.delivery.scheduler import Jobs
+from core.delivery.summaries import parse_schedule
+from core.kernel.clock import utcnow
+from core.kernel.config import Config
+from core.kernel.errors import ConfigError, UsageError
+from core.market.reader import MarketReader
+from core.market.snapshots import SnapshotCache
+from core.market.sources import Source, make_source
+from core.render.alerts import digest_message
+from core.render.chart import render_chart
 from core.store import Store
-from core.summaries import parse_schedule
 
 log = logging.getLogger("liqwatch")
 
@@ -33,8 +38,9 @@ class App:
     config: Config
     source: Source
     snapshots: SnapshotCache
+    market: MarketReader
     store: Store
-    service: Service
+    service: Dispatcher  # the ChatService every adapter talks to (core.chat.api)
     monitor: Monitor
     deliverer: Deliverer
     jobs: Jobs
@@ -64,14 +70,14 @@ def build(
     """Everything but the chat adapters, which the caller attaches (`app.add_sender`)."""
     source = source or make_source(config, clock=clock)
     snapshots = SnapshotCache(source, ttl_seconds=config.get("data", "cache_seconds"), clock=clock)
-    store = Store.open(config.get("store", "path"), clock=clock)
+    market = MarketReader(snapshots, render_chart, window_pct=config.get("data", "window_pct"))
+    store = Store.open(config.get("store", "path"), clock=clock, rule_kinds=KIND_NAMES)
     settings = ServiceSettings.from_config(config)
-    service = Service(snapshots, store, settings, clock=clock)
+    service = Service(market, store, settings, clock=clock)
     alerts = config.section("alerts")
     monitor = Monitor(
-        service,
+        market,
         store,
-        snapshots,
         check_seconds=alerts["check_seconds"],
         rearm_margin_pct=alerts["rearm_margin_pct"],
         window_pct=config.get("data", "window_pct"),
@@ -85,7 +91,9 @@ def build(
         digest=lambda _chat_key, held: digest_message(held, muted_from=None, muted_to=clock()),
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
-    app = App(config, source, snapshots, store, service, monitor, deliverer, jobs, senders)
+    service.summaries.listeners.append(jobs.plan_summaries)
+    chat = Dispatcher(service)
+    app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
     _configured_summaries(app)
     if any(entry["webhook_url"] for entry in config.summaries):
         # Webhook summaries need no chat platform: their sender comes with the schedule.

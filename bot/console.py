@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from core.model import Button, Caller, ChatRef, Message
+from core.types import Button, Caller, ChatRef, Message
 
 CALLER = Caller(platform="console", chat_id="console", user_id="you")
 

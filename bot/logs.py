@@ -17,6 +17,8 @@ import threading
 import traceback
 from typing import Any
 
+from core.kernel.config import ConfigPart
+
 _URL_SECRETS = (
     (re.compile(r"/bot\d+:[A-Za-z0-9_-]+"), "/bot***"),
     (re.compile(r"(/webhooks/[^/\s]+/)[^/\s?\"']+"), r"\1***"),
@@ -95,3 +97,11 @@ def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None
     # httpx logs every request URL at INFO; the URLs are scrubbed, but the lines are noise.
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _check(values, bad) -> None:
+    if values["log"]["level"].upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise bad("log", "level", "must be DEBUG, INFO, WARNING or ERROR")
+
+
+CONFIG = ConfigPart({"log": {"level": "INFO"}}, check=_check)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.alerts import AlertEvent, MarketView, evaluate
-from core.model import Analysis, Rule, Zone
+from core.alerts import MarketView, evaluate, notice
+from core.types import Analysis, Notice, Rule, Zone
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 MARGIN_PCT = 0.3
@@ -59,7 +59,8 @@ class Ticker:
         self.now = NOW
         self.last_changed: dict[int, str] = {}
 
-    def tick(self, *views: MarketView, **market_args) -> list[AlertEvent]:
+    def tick(self, *views: MarketView, **market_args) -> list[Notice]:
+        """One tick; its events with the sentences their kinds wrote (`.text`)."""
         self.now += timedelta(minutes=1)
         markets = {view.symbol: view for view in views}
         if market_args:
@@ -67,4 +68,4 @@ class Ticker:
         events, changed = evaluate(self.rules, self.states, markets, self.now, MARGIN_PCT)
         self.states.update(changed)
         self.last_changed = changed
-        return events
+        return [notice(event) for event in events]

@@ -16,9 +16,9 @@ import pytest
 
 from bot.discord_adapter.commands import CommandHandlers
 from bot.discord_adapter.tree import build_tree
-from core.commands import COMMANDS
-from core.errors import UnknownSymbol
-from core.model import Button, Caller, Message, Section
+from core.chat.commands import COMMANDS
+from core.kernel.errors import UnknownSymbol
+from core.types import Button, Caller, Message, Section
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 USER_ID, GUILD_ID, CHANNEL_ID = 4242, 7070, 9090
@@ -28,7 +28,8 @@ KNOWN = ["BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "ETC", "1000PEPE"] + [
 
 
 class StandInService:
-    """The service's contract (core/service.py) with realistic answers, recording every call."""
+    """The service's contract (core.chat.api.ChatService) with realistic answers, recording every
+    call (tests/test_chat_api.py holds it to the Protocol)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
@@ -112,6 +113,35 @@ class StandInService:
     def known_symbols(self, prefix: str = "") -> list[str]:
         # Deliberately more than 25 and uncapped: the adapter must hold Discord's limit itself.
         return [s for s in KNOWN if s.startswith(prefix)]
+
+    async def run(self, caller: Caller, name: str, **options) -> list[Message]:
+        """The typed call of core.chat.api.ChatService, routed to the methods above (whose
+        records the tests read): the options are those of core.chat.dispatch.COMMAND_TABLE."""
+        calls = {
+            "liq": lambda: self.report(options["symbol"], options.get("window"), options["chart"]),
+            "watch": lambda: self.watch(caller, options["symbols"]),
+            "unwatch": lambda: self.unwatch(caller, options["symbols"]),
+            "watchlist": lambda: self.watchlist(caller),
+            "alert": lambda: self.add_alert(
+                caller, options["symbol"], options["kind"], options.get("value")
+            ),
+            "alerts": lambda: self.alerts(caller),
+            "delalert": lambda: self.delete_alert(caller, options["alert_id"]),
+            "mute": lambda: self.mute(caller, options["duration"]),
+            "unmute": lambda: self.unmute(caller),
+            "summary": lambda: self.set_summary(caller, options["setting"]),
+        }
+        return [await calls[name]()]
+
+    async def handle(self, caller: Caller, text: str) -> list[Message]:
+        self._record("handle", caller, text)
+        return [Message(title=f"Handled {text[:40]}")]
+
+    def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
+        self._record("set_chat_active", platform, chat_id, active)
+
+    def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        self._record("chat_moved", platform, old_chat_id, new_chat_id)
 
 
 def make_interaction(*, in_server: bool = True, manage_guild: bool = False, user_id=USER_ID):

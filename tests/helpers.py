@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core import config as config_module
-from core.model import ChatRef, Message
+from bot import config as config_module
+from core.types import ChatRef, Message
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import build
-from core.model import Caller
+from core.types import Caller
 from tests.helpers import ManualClock, RecordingSender, app_config, write_replay
 
 ME = Caller(platform="console", chat_id="c1", user_id="u1")

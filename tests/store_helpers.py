@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.model import Message
+from core.alerts.kinds import KIND_NAMES
 from core.store import Store
+from core.types import Message
 
 T0 = datetime(2025, 1, 2, 12, 0, tzinfo=UTC)
 
@@ -35,7 +36,7 @@ def clock_fixture() -> FakeClock:
 
 @pytest.fixture(name="store")
 def store_fixture(tmp_path, clock):
-    with Store.open(tmp_path / "liqwatch.db", clock=clock) as opened:
+    with Store.open(tmp_path / "liqwatch.db", clock=clock, rule_kinds=KIND_NAMES) as opened:
         yield opened
 
 

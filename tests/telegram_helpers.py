@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.telegram_adapter import TelegramAdapter
-from core.model import Button, Message
+from core.types import Button, Message
 from tests.fakes.standin_service import StandInService
 from tests.fakes.telegram_api import ApiCall, FakeTelegramAPI
 

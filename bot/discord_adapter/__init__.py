@@ -15,19 +15,58 @@ Setting up (for the README):
 
 from __future__ import annotations
 
-from .client import DiscordAdapter, invite_url, sync_commands
-from .render import Page, render
-from .sender import DiscordSender
-from .webhook import WebhookSender, post_webhook, redact_webhook_url
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "DiscordAdapter",
-    "DiscordSender",
-    "Page",
-    "WebhookSender",
-    "invite_url",
-    "post_webhook",
-    "redact_webhook_url",
-    "render",
-    "sync_commands",
-]
+from core.chat.api import Config, ConfigPart
+
+if TYPE_CHECKING:
+    from .client import DiscordAdapter
+
+_LAZY = {
+    "DiscordAdapter": "client",
+    "invite_url": "client",
+    "sync_commands": "client",
+    "Page": "render",
+    "render": "render",
+    "DiscordSender": "sender",
+    "WebhookSender": "webhook",
+    "post_webhook": "webhook",
+    "redact_webhook_url": "webhook",
+}
+__all__ = ["CONFIG", "from_config", *_LAZY]
+
+
+def _check(values, bad) -> None:
+    ids = values["discord"].get("admins", [])
+    if any(isinstance(x, bool) or not isinstance(x, int) for x in ids):
+        raise bad("discord", "admins", "must be numeric ids, e.g. [123456789] (not @names)")
+
+
+CONFIG = ConfigPart(
+    {"discord": {"token": "", "api_base_url": "https://discord.com/api/v10", "admins": []}},
+    check=_check,
+    env={"DISCORD_TOKEN": ("discord", "token")},
+    secrets=(("discord", "token"),),
+)
+
+
+def from_config(service: Any, config: Config) -> DiscordAdapter | None:
+    """The adapter when a token is set, else None (the platform is off)."""
+    if not config.get("discord", "token"):
+        return None
+    from .client import DiscordAdapter
+
+    return DiscordAdapter(
+        service,
+        config.section("discord"),
+        commands_per_minute=config.get("alerts", "commands_per_minute"),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # The classes load on first use: reading the config never imports discord.py.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(name)

@@ -19,7 +19,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from core.errors import ConfigError, LiqwatchError
+from core.chat.api import ConfigError, LiqwatchError
 
 from .commands import CommandHandlers
 from .sender import DiscordSender

@@ -17,8 +17,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from core.errors import LiqwatchError
-from core.model import Button, Caller, Message
+from core.chat.api import ChatService, guarded
+from core.render.report import INTERNAL_ERROR, error_message
+from core.types import Button, Caller, Message
 
 from ..ratelimit import CommandRateLimit
 from .replies import replace_original, reply
@@ -31,11 +32,7 @@ MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 CHOICE_LIMIT = 100  # characters in a choice's name and value
 REPLACING_ACTIONS = frozenset({"refresh"})  # these edit the message the button sits on
 
-SOMETHING_WENT_WRONG = Message(
-    title="Something went wrong on our side",
-    lines=("Nothing was changed. Please try again in a minute.",),
-    kind="error",
-)
+SOMETHING_WENT_WRONG = error_message(INTERNAL_ERROR)
 BUTTON_NOT_UNDERSTOOD = Message(
     title="That button has expired",
     lines=("Nothing was changed. Try the command again.",),
@@ -58,10 +55,6 @@ def split_symbols(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
-def error_message(text: str) -> Message:
-    return Message(title=text, kind="error")
-
-
 def slow_down_message(per_minute: int) -> Message:
     """The notice for a user over their command budget."""
     commands = "command" if per_minute == 1 else "commands"
@@ -73,7 +66,7 @@ class CommandHandlers:
 
     def __init__(
         self,
-        service: Any,
+        service: ChatService,
         admins: Iterable[str | int] = (),
         *,
         commands_per_minute: int = 20,
@@ -129,15 +122,9 @@ class CommandHandlers:
         return interaction.guild_id is not None
 
     async def _answer(self, produce: Callable[[], Awaitable[Any]]) -> list[Message]:
-        """Run a service call; a user's mistake or a fault of the world becomes a reply."""
-        try:
-            result = await produce()
-        except LiqwatchError as exc:
-            return [error_message(str(exc))]
-        except Exception:
-            log.exception("discord command failed")
-            return [SOMETHING_WENT_WRONG]
-        return list(result) if isinstance(result, list | tuple) else [result]
+        """Run a service call under the core's one error policy (the service already answers
+        its own errors; this is the net for anything that escapes it)."""
+        return await guarded(None, produce)
 
     async def _deferred(
         self,
@@ -181,7 +168,12 @@ class CommandHandlers:
         """/liq: the report, public, with its chart and buttons."""
         if await self._over_budget(interaction):
             return
-        await self._deferred(interaction, lambda: self.service.report(symbol, window, chart))
+        await self._deferred(
+            interaction,
+            lambda: self.service.run(
+                self.personal_caller(interaction), "liq", symbol=symbol, window=window, chart=chart
+            ),
+        )
 
     async def watch(self, interaction: discord.Interaction, symbols: str) -> None:
         if await self._over_budget(interaction):
@@ -189,7 +181,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.watch(caller, split_symbols(symbols)),
+            lambda: self.service.run(caller, "watch", symbols=split_symbols(symbols)),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -199,7 +191,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.unwatch(caller, split_symbols(symbols)),
+            lambda: self.service.run(caller, "unwatch", symbols=split_symbols(symbols)),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -209,7 +201,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.watchlist(caller),
+            lambda: self.service.run(caller, "watchlist"),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -225,7 +217,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.add_alert(caller, symbol, kind, value),
+            lambda: self.service.run(caller, "alert", symbol=symbol, kind=kind, value=value),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -235,7 +227,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.alerts(caller),
+            lambda: self.service.run(caller, "alerts"),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -245,7 +237,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.delete_alert(caller, alert_id),
+            lambda: self.service.run(caller, "delalert", alert_id=alert_id),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -255,7 +247,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.mute(caller, duration.strip()),
+            lambda: self.service.run(caller, "mute", duration=duration.strip()),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -265,7 +257,7 @@ class CommandHandlers:
         caller = self.personal_caller(interaction)
         await self._deferred(
             interaction,
-            lambda: self.service.unmute(caller),
+            lambda: self.service.run(caller, "unmute"),
             ephemeral=self._private_in_server(interaction),
         )
 
@@ -280,7 +272,9 @@ class CommandHandlers:
         if not (caller.can_manage_chat or caller.is_bot_admin):
             await self._refuse(interaction, SUMMARY_NEEDS_MANAGE_SERVER)
             return
-        await self._deferred(interaction, lambda: self.service.set_summary(caller, setting.split()))
+        await self._deferred(
+            interaction, lambda: self.service.run(caller, "summary", setting=setting.split())
+        )
 
     async def help(self, interaction: discord.Interaction) -> None:
         """/help: built by the service from the same command table as the slash menu."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import discord
 
-from core.model import Message, MessageKind
+from core.types import Message, MessageKind
 
 # Discord's documented embed limits (characters are counted after escaping).
 TITLE_LIMIT = 256

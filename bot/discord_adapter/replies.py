@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from core.model import Message
+from core.types import Message
 
 from .render import Page, chart_file, render
 

@@ -13,9 +13,8 @@ from typing import Any
 
 import discord
 
-from core.delivery import PartProgress
-from core.errors import ChatUnreachable, DeliveryRetryAfter
-from core.model import ChatRef, Message
+from core.chat.api import ChatUnreachable, DeliveryRetryAfter, PartProgress
+from core.types import ChatRef, Message
 
 from .render import render
 from .replies import ViewFactory, page_kwargs

@@ -1,6 +1,7 @@
 """The slash-command tree: names, parameters and descriptions as Discord shows them.
 
-Command descriptions come from core/commands.py so that /help, Telegram's menu and Discord agree.
+Command descriptions come from core/chat/commands.py so that /help, Telegram's menu and Discord
+agree; the alert kinds' choices from their registry.
 The callbacks are thin: they hand over to CommandHandlers.
 """
 
@@ -12,22 +13,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from core.commands import BY_NAME
-from core.model import RULE_KINDS
+from core.chat.api import ALERT_KIND_CHOICES, ALERT_VALUE_HINT, BY_NAME
 
 from .commands import SOMETHING_WENT_WRONG, CommandHandlers
 from .replies import reply
 
 log = logging.getLogger(__name__)
 
-KIND_HINTS = {
-    "breakout": "breakout: price crosses a key zone",
-    "near": "near: price comes within VALUE % of a key zone",
-    "ratio": "ratio: the imbalance crosses VALUE",
-    "above": "above: price rises above VALUE",
-    "below": "below: price falls below VALUE",
-}
-KIND_CHOICES = [app_commands.Choice(name=KIND_HINTS.get(k, k), value=k) for k in RULE_KINDS]
+# From the alert kinds' registry: a new kind shows up here by itself.
+KIND_CHOICES = [app_commands.Choice(name=hint, value=name) for name, hint in ALERT_KIND_CHOICES]
 
 
 def _description(name: str) -> str:
@@ -98,7 +92,7 @@ def build_commands(h: CommandHandlers) -> list[app_commands.Command[Any, ..., An
     @app_commands.describe(
         symbol="Coin, e.g. BTC",
         kind="What to watch for",
-        value="near: distance in %; ratio: R; above/below: price. Not used by breakout",
+        value=ALERT_VALUE_HINT[:100],
     )
     @app_commands.choices(kind=KIND_CHOICES)
     @app_commands.autocomplete(symbol=h.complete_symbol)

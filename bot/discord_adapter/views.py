@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 import discord
 
-from core.model import Button
+from core.types import Button
 
 log = logging.getLogger(__name__)
 

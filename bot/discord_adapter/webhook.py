@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from core.errors import ChatUnreachable, DeliveryRetryAfter
-from core.model import ChatRef, Message
+from core.chat.api import ChatUnreachable, DeliveryRetryAfter
+from core.types import ChatRef, Message
 
 from ..logs import install as install_log_scrubbing
 from .render import CHART_FILENAME, render

@@ -22,8 +22,7 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from core.commands import COMMANDS
-from core.errors import ConfigError, LiqwatchError
+from core.chat.api import COMMANDS, ChatService, ConfigError, LiqwatchError
 
 from ..logs import redact, scrub
 from .handlers import TelegramHandlers
@@ -38,7 +37,7 @@ class TelegramAdapter:
 
     def __init__(
         self,
-        service: Any,
+        service: ChatService,
         settings: dict[str, Any],
         *,
         commands_per_minute: int = 20,

@@ -30,9 +30,17 @@ from telegram.ext import (
     filters,
 )
 
-from core.commands import ALIASES, BY_NAME, COMMANDS
-from core.errors import ChatUnreachable, DeliveryRetryAfter, LiqwatchError
-from core.model import Caller, Message
+from core.chat.api import (
+    ALIASES,
+    BY_NAME,
+    COMMANDS,
+    ChatService,
+    ChatUnreachable,
+    DeliveryRetryAfter,
+    guarded,
+)
+from core.render.report import INTERNAL_ERROR
+from core.types import Caller, Message
 
 from ..ratelimit import CommandRateLimit
 from .render import keyboard, plan_parts
@@ -43,7 +51,7 @@ log = logging.getLogger(__name__)
 SLOW_DOWN = "You are sending commands too fast. Please wait a minute and try again."
 NOT_ALLOWED = "Sorry, this bot is private and not available in this chat."
 EXPIRED = "This button has expired. Please run the command again."
-FAILED = "Sorry, something went wrong. Please try again in a moment."
+FAILED = INTERNAL_ERROR
 
 _COMMAND = re.compile(r"^(/[^\s@]*)(?:@(\S*))?(.*)$", re.DOTALL)
 _EDIT_IN_PLACE = {"refresh"}  # other actions answer with a new message below the pressed one
@@ -115,7 +123,7 @@ class TelegramHandlers:
 
     def __init__(
         self,
-        service: Any,
+        service: ChatService,
         sender: TelegramSender,
         settings: dict[str, Any],
         commands_per_minute: int = 20,
@@ -289,14 +297,13 @@ class TelegramHandlers:
     # ---- plumbing ---------------------------------------------------------------------
 
     async def _ask(self, call: Any) -> list[Message]:
-        """Await a service call; a user-caused error becomes its one-line message."""
-        try:
-            return list(await call)
-        except LiqwatchError as error:
-            return [Message(str(error), kind="error")]
-        except Exception:
-            log.exception("service call failed")
-            return [Message(FAILED, kind="error")]
+        """Await a service call under the core's one error policy (the service answers its own
+        errors; this is the net for anything that escapes it)."""
+
+        async def produce() -> Any:
+            return await call
+
+        return await guarded(None, produce)
 
     async def _send(self, chat_id: int, message: Message, thread: int | None) -> None:
         try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.model import Button, Message
+from core.types import Button, Message
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -26,9 +26,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
-from core.delivery import PartProgress
-from core.errors import ChatMoved, ChatUnreachable, ConfigError, DeliveryRetryAfter
-from core.model import ChatRef, Message
+from core.chat.api import ChatMoved, ChatUnreachable, ConfigError, DeliveryRetryAfter, PartProgress
+from core.types import ChatRef, Message
 
 from .render import CallbackCodec, keyboard, plan_parts
 

@@ -9,11 +9,13 @@ and their migrations.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
-from .base import Clock, connect
-from .outbox import OutboxItem, OutboxStore
-from .schema import LATEST_VERSION
-from .wicks import WickMark
+from core.kernel.config import ConfigPart
+from core.store.base import Clock, connect
+from core.store.outbox import OutboxItem, OutboxStore
+from core.store.schema import LATEST_VERSION
+from core.store.wicks import WickMark
 
 __all__ = ["LATEST_VERSION", "OutboxItem", "Store", "WickMark"]
 
@@ -22,12 +24,21 @@ class Store(OutboxStore):
     """The one handle on the database. Open with `Store.open(path)`; `close()` when done."""
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], clock: Clock | None = None) -> Store:
-        """Open (creating if needed) and upgrade the database in place to the current schema."""
-        return cls(connect(path), os.fspath(path), clock)
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        clock: Clock | None = None,
+        rule_kinds: Collection[str] | None = None,
+    ) -> Store:
+        """Open (creating if needed) and upgrade the database in place to the current schema.
+        `rule_kinds`: the alert kinds rules may have (None: any well-formed name)."""
+        return cls(connect(path), os.fspath(path), clock, rule_kinds)
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+CONFIG = ConfigPart({"store": {"path": "liqwatch.db"}})

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from ..errors import StoreError
-from ..model import utcnow
-from .schema import LATEST_VERSION, MIGRATIONS
+from core.kernel.clock import utcnow
+from core.kernel.errors import StoreError
+from core.store.schema import LATEST_VERSION, MIGRATIONS
 
 Clock = Callable[[], datetime]
 BUSY_TIMEOUT_MS = 5000  # another process (e.g. `liqwatch db`) holding the write lock briefly
@@ -83,10 +83,19 @@ def migrate(db: Database, name: str) -> None:
 class StoreBase:
     """Holds the connection and clock; the parts of the Store build on these helpers."""
 
-    def __init__(self, db: Database, path: str, clock: Clock | None = None):
+    def __init__(
+        self,
+        db: Database,
+        path: str,
+        clock: Clock | None = None,
+        rule_kinds: Collection[str] | None = None,
+    ):
         self._db = db
         self.path = path
         self._clock: Clock = clock or utcnow
+        # The alert kinds a rule may have (core.alerts.kinds, above the store, hands them in at
+        # the wiring); None keeps any well-formed name.
+        self.rule_kinds = tuple(rule_kinds) if rule_kinds is not None else None
 
     def _now(self) -> datetime:
         return self._clock()

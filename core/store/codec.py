@@ -12,8 +12,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import StoreError
-from ..model import Button, ChatRef, Message, Section
+from core.kernel.errors import StoreError
+from core.types import Button, ChatRef, Message, Section
 
 
 def db_time(when: datetime | None) -> str | None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..model import ChatRef, Message
-from .codec import chat_ref_of_row, db_time, message_from_db, message_json, py_time
-from .subscriptions import SubscriptionStore
-from .wicks import WickMark, WickMarkStore
+from core.store.codec import chat_ref_of_row, db_time, message_from_db, message_json, py_time
+from core.store.subscriptions import SubscriptionStore
+from core.store.wicks import WickMark, WickMarkStore
+from core.types import ChatRef, Message
 
 # Kinds a mute holds back; replies and summaries the chat asked for still go out.
 HELD_WHEN_MUTED = ("alert",)

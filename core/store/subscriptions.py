@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..errors import StoreError
-from ..model import RULE_KINDS, ChatRef, Rule
-from .base import StoreBase
-from .codec import chat_ref_of_row, db_time, finite_json, py_time
+from core.kernel.errors import StoreError
+from core.store.base import StoreBase
+from core.store.codec import chat_ref_of_row, db_time, finite_json, py_time
+from core.types import ChatRef, Rule
 
 CHAT_KINDS = ("private", "group", "channel")
+RULE_KIND_FORM = re.compile(r"[a-z][a-z_]{0,23}")
 SUMMARY_ORIGINS = ("chat", "config")  # who set a summary: a chat's /summary, or [[summaries]]
 
 # Rules the engine evaluates: paused ones and those of chats that left are skipped.
@@ -208,8 +210,14 @@ class SubscriptionStore(StoreBase):
     def add_rule(
         self, chat_key: int, user_id: str, symbol: str, kind: str, value: float | None
     ) -> Rule:
-        if kind not in RULE_KINDS:
-            raise StoreError(f"Unknown rule kind {kind!r}: use one of {', '.join(RULE_KINDS)}.")
+        # Which kinds exist is the alerts' business (core.alerts.kinds, above the store); the
+        # store keeps any well-formed name, and the engine skips one it does not know.
+        if not isinstance(kind, str) or not RULE_KIND_FORM.fullmatch(kind):
+            raise StoreError(f"A rule kind is a short lower-case word, not {kind!r}.")
+        if self.rule_kinds is not None and kind not in self.rule_kinds:
+            raise StoreError(
+                f"Unknown rule kind {kind!r}: use one of {', '.join(self.rule_kinds)}."
+            )
         if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
             raise StoreError(f"A rule's value must be a finite number, not {value!r}.")
         cursor = self._write(

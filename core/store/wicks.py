@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..model import Candle
-from .base import StoreBase
-from .codec import db_time, py_time
+from core.store.base import StoreBase
+from core.store.codec import db_time, py_time
+from core.types import Candle
 
 
 @dataclass(frozen=True)

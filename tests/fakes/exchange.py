@@ -38,7 +38,6 @@ A delay holds the reply (for client timeouts); stopping the server releases it.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import zlib
@@ -53,9 +52,8 @@ import pytest
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
-from core.config import SCHEMA, Config
-
-from .exchange_data import (  # noqa: F401  (re-exported: tests build payloads from here)
+from bot.config import SCHEMA, Config
+from tests.fakes.exchange_data import (  # noqa: F401  (re-exported: tests build payloads from here)
     DAY_MS,
     HISTORY_DAYS,
     INTERVALS_MS,
@@ -71,7 +69,9 @@ from .exchange_data import (  # noqa: F401  (re-exported: tests build payloads f
     coinglass_rows,
     worked_example_map,
 )
-from .exchange_endpoints import (  # (the paths are re-exported: tests import them from here)
+
+# (the paths are re-exported: tests import them from here)
+from tests.fakes.exchange_endpoints import (
     COINGLASS_MAP,
     KLINES,
     OPEN_INTEREST,
@@ -185,13 +185,13 @@ class FakeExchange:
     def config(self, source: str = "estimate", **sections: dict[str, Any]) -> Config:
         """A Config pointing both sources at this fake, with the fake's Coinglass key and short
         timeouts; `sections` override values, e.g. `estimator={"days": 2}`."""
-        values = copy.deepcopy(SCHEMA)
+        values = SCHEMA.defaults()
         values["data"]["source"] = source
         values["sources.binance"].update(base_url=self.url, timeout_seconds=2.0)
         values["sources.coinglass"].update(
             base_url=self.url, api_key=self.coinglass_key, timeout_seconds=2.0
         )
-        cfg = Config(values=values)
+        cfg = Config(values=values, schema=SCHEMA)
         for section, overrides in sections.items():
             for key, value in overrides.items():
                 cfg.set(section.replace("__", "."), key, value)

@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug import Response
 
-from .exchange_data import DAY_MS, INTERVALS_MS, MINUTE_MS, OI_PERIODS, Market
+from tests.fakes.exchange_data import DAY_MS, INTERVALS_MS, MINUTE_MS, OI_PERIODS, Market
 
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 KLINES = "/fapi/v1/klines"

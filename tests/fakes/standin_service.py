@@ -1,14 +1,15 @@
-"""A stand-in for core.service.Service: the same async methods, realistic Messages, and a record
-of every call. Adapter tests use it: an adapter only translates, so this tests all of it."""
+"""A stand-in for the ChatService (core.chat.api): the same async methods, realistic Messages,
+and a record of every call. Adapter tests use it: an adapter only translates, so this tests all
+of it."""
 
 from __future__ import annotations
 
 import asyncio
 
-from core import fmt
-from core.commands import COMMANDS
-from core.errors import UsageError
-from core.model import Button, Caller, Message, Section
+from core.chat.commands import COMMANDS
+from core.kernel import fmt
+from core.kernel.errors import UsageError
+from core.types import Button, Caller, Message, Section
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
@@ -86,6 +87,20 @@ class StandInService:
         if action == "alert_breakout":
             return [Message(f"Alert set: {args[0]} breakout")]
         return [Message(f"Done: {action} {' '.join(args)}")]
+
+    async def run(self, caller: Caller, name: str, **options) -> list[Message]:
+        self.calls.append(("run", caller, name, options))
+        return [Message(f"Done: {name}")]
+
+    def help(self) -> Message:
+        return Message("liqwatch", lines=tuple(spec.usage for spec in COMMANDS), kind="help")
+
+    def known_symbols(self, prefix: str = "") -> list[str]:
+        return [s for s in ("BTC", "ETH", "SOL") if s.startswith(prefix)]
+
+    def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        self.activity.append((platform, f"{old_chat_id}->{new_chat_id}", True))
+        self.changed.set()
 
     def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
         self.activity.append((platform, chat_id, active))

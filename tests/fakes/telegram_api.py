@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .telegram_updates import BOT_ID, TelegramUpdates
+from tests.fakes.telegram_updates import BOT_ID, TelegramUpdates
 
 # Values PTB sends JSON-encoded in form fields; everything else stays the string it was.
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "media", "scope"}

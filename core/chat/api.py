@@ -1,0 +1,87 @@
+"""What a chat platform's adapter may use of the core: this module, core.types and core.render.
+
+- `ChatService`: the service an adapter talks to (core.chat.dispatch.Dispatcher implements it;
+  tests hold their stand-ins to it). Every call answers neutral Messages; a user's mistake or a
+  fault of the world is already an answer, never an exception.
+- `Sender`: the port an adapter's sender implements for queued delivery, with the errors it
+  raises and `PartProgress` for messages sent in several parts.
+- `Config`/`ConfigPart` for the platform's own config section, the command table (menus), the
+  alert kinds (for pickers), and `guarded`/`answer_error`, the one error policy, for the
+  adapter's last-resort net around a call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from core.chat.commands import (
+    ALERT_KIND_CHOICES,
+    ALERT_VALUE_HINT,
+    ALIASES,
+    BY_NAME,
+    COMMANDS,
+    CommandSpec,
+)
+from core.chat.dispatch import answer_error, guarded
+from core.delivery.deliverer import PartProgress
+from core.delivery.ports import Sender
+from core.kernel.config import Config, ConfigPart
+from core.kernel.errors import (
+    ChatMoved,
+    ChatUnreachable,
+    ConfigError,
+    DeliveryRetryAfter,
+    LiqwatchError,
+)
+from core.types import Caller, Message
+
+__all__ = [
+    "ALERT_KIND_CHOICES",
+    "ALERT_VALUE_HINT",
+    "ALIASES",
+    "BY_NAME",
+    "COMMANDS",
+    "ChatMoved",
+    "ChatService",
+    "ChatUnreachable",
+    "CommandSpec",
+    "Config",
+    "ConfigError",
+    "ConfigPart",
+    "DeliveryRetryAfter",
+    "LiqwatchError",
+    "PartProgress",
+    "Sender",
+    "answer_error",
+    "guarded",
+]
+
+
+@runtime_checkable
+class ChatService(Protocol):
+    async def handle(self, caller: Caller, text: str) -> list[Message]:
+        """A line as the user typed it (`/liq btc 10`)."""
+        ...
+
+    async def press(self, caller: Caller, action: str, args: tuple[str, ...]) -> list[Message]:
+        """A pressed button (Button.action with Button.args)."""
+        ...
+
+    async def run(self, caller: Caller, name: str, **options: Any) -> list[Message]:
+        """A typed call from a platform's own forms: `run(caller, "liq", symbol="BTC",
+        window=None, chart=True)`; the options are those of core.chat.dispatch.COMMAND_TABLE."""
+        ...
+
+    def help(self) -> Message: ...
+
+    def known_symbols(self, prefix: str = "") -> list[str]:
+        """Symbols for autocomplete: popular ones and those in use, starting with `prefix`."""
+        ...
+
+    def set_chat_active(self, platform: str, chat_id: str, active: bool) -> None:
+        """The bot was blocked/removed (False) or came back (True) in a chat."""
+        ...
+
+    def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A chat got a new id (a Telegram group upgraded to a supergroup)."""
+        ...

@@ -1,0 +1,289 @@
+"""Outbox delivery: send what is due through each platform's Sender, and record the outcome.
+
+Guarantees, given that a message is written to the outbox in the same transaction as its cause:
+- never lost: a message leaves the queue only when its platform accepted it. Failures retry with
+  backoff for as long as it takes; an unreachable chat keeps its messages (they go out if the chat
+  comes back); a platform without a sender leaves its messages queued, and is not even fetched,
+  so that however many of them wait, every other platform's chats still get theirs.
+- never twice, with one unavoidable window: the platform accepted the message, and the process
+  dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
+  restart the message is still unsent in the outbox and goes out again. Closing this window would
+  need the platform to deduplicate by our id, which neither Telegram nor Discord offers.
+- per chat in order: a chat's messages go one after another, and a message waiting for a retry
+  holds back the newer ones of its chat. Different chats are served concurrently, a few at a time,
+  so one slow or failing chat never delays everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.delivery.ports import Sender
+from core.kernel.clock import utcnow
+from core.kernel.errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter
+from core.store import OutboxItem, Store
+from core.types import Message
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 600.0
+
+DigestMaker = Callable[[int, list[Message]], Message]
+
+
+def backoff_seconds(failures: int) -> float:
+    """Wait after the n-th failure of a message: 5 s, 10 s, 20 s, ... at most 10 minutes."""
+    exponent = min(max(failures, 1) - 1, 16)  # bounded: 2**16 * 5 s is far past the cap anyway
+    return min(BACKOFF_FIRST_SECONDS * 2**exponent, BACKOFF_MAX_SECONDS)
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """What one pass did."""
+
+    sent: int = 0
+    rate_limited: int = 0  # the platform asked to wait (not a failure)
+    failed: int = 0  # will be retried with backoff
+    unreachable_chats: tuple[int, ...] = ()  # chat keys deactivated in this pass
+    # Left queued: their platform's sender went away during the pass. (Platforms that have no
+    # sender when the pass starts are not fetched at all, so they are not counted here.)
+    without_sender: int = 0
+    released_mutes: int = 0  # chats whose held alerts became one digest
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    unreachable: list[int] = field(default_factory=list)
+    without_sender: int = 0
+
+    def freeze(self, released_mutes: int) -> DeliveryStats:
+        return DeliveryStats(
+            self.sent,
+            self.rate_limited,
+            self.failed,
+            tuple(self.unreachable),
+            self.without_sender,
+            released_mutes,
+        )
+
+
+class PartProgress:
+    """How many parts of a multi-part message (a chart, then a long text) a platform accepted.
+
+    A Sender records each accepted part; when a later part fails and the outbox retries the
+    message, the sender skips what already went out instead of sending the chart twice. Kept in
+    memory (bounded): after a restart a retry sends every part again, like the one-message window
+    described at the top.
+    """
+
+    def __init__(self, limit: int = 512):
+        self._limit = limit
+        self._done: OrderedDict[tuple, int] = OrderedDict()
+
+    @staticmethod
+    def _key(target: str, message: Message) -> tuple:
+        return (target, hash(message))
+
+    def done(self, target: str, message: Message) -> int:
+        return self._done.get(self._key(target, message), 0)
+
+    def record(self, target: str, message: Message, parts: int) -> None:
+        key = self._key(target, message)
+        self._done[key] = parts
+        self._done.move_to_end(key)
+        while len(self._done) > self._limit:
+            self._done.popitem(last=False)
+
+    def finish(self, target: str, message: Message) -> None:
+        self._done.pop(self._key(target, message), None)
+
+
+LATE_AFTER = timedelta(minutes=5)
+
+
+def late_note(item: OutboxItem, now: datetime) -> Message:
+    """An alert or summary that waited (chat unreachable, platform down) says when it was raised,
+    so an hour-old "BTC is above $91,934" is not read as news. The note does not depend on `now`:
+    a retried message must stay the same message (senders track its parts by it)."""
+    if item.message.kind not in ("alert", "summary") or now - item.created_at < LATE_AFTER:
+        return item.message
+    note = f"Delayed: raised {item.created_at:%Y-%m-%d %H:%M} UTC; prices have moved since."
+    return dataclasses.replace(item.message, lines=(note, *item.message.lines))
+
+
+def release_held_as_one(
+    store: Store, chat_key: int, digest: Callable[[list[Message]], Message]
+) -> int:
+    """End a chat's hold: its held alerts are replaced by one digest message queued now (in one
+    transaction). Returns how many were held."""
+    held = [item.message for item in store.held_messages(chat_key)]
+    store.release_held(chat_key, digest(held) if held else None)
+    return len(held)
+
+
+class Deliverer:
+    """Sends the outbox. `deliver_due()` is one pass (an APScheduler job); `run()` loops.
+
+    Mutes: with `digest(chat_key, held_messages) -> Message`, each pass also ends expired mutes,
+    replacing a chat's held alerts by that one message. Without it, mutes are left to their owner
+    (the alert monitor's job), so that held alerts are never released one by one behind its back.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        *,
+        max_concurrent_chats: int = 4,
+        batch_size: int = 100,
+        digest: DigestMaker | None = None,
+    ):
+        self._store = store
+        self._senders = senders  # live view: adapters register their senders at start
+        self._clock = clock or utcnow
+        self._sleep = sleep
+        self._slots = asyncio.Semaphore(max(1, max_concurrent_chats))
+        self._batch_size = batch_size
+        self._digest = digest
+        # Chats with a pass sending to them right now. Passes overlap (the alert tick delivers at
+        # once while the 1 s delivery job runs, and a send can wait out a flood limit for
+        # seconds): a second pass must not send the same unsent message again meanwhile.
+        self._busy_chats: set[int] = set()
+
+    async def deliver_due(self, now: datetime | None = None) -> DeliveryStats:
+        """One pass over what is due now: send, mark, reschedule. Never raises for a message."""
+        now = now or self._clock()
+        released = self._release_expired_mutes(now, self._digest) if self._digest else 0
+        by_chat: dict[int, list[OutboxItem]] = {}
+        # Only platforms that can be sent to now: the mapping is live (adapters register their
+        # senders at start), and fetching unsendable messages would fill the batch with them.
+        sendable = set(self._senders)
+        for item in self._store.due_messages(now, self._batch_size, sendable):
+            if item.chat_key not in self._busy_chats:
+                by_chat.setdefault(item.chat_key, []).append(item)
+        # Claimed with no await since the query; each chat is released once its outcomes are
+        # recorded, so a later pass sees those outcomes, never the stale "unsent".
+        claimed = set(by_chat)
+        self._busy_chats |= claimed
+
+        def release(chat_key: int) -> None:
+            if chat_key in claimed:  # only this pass's claim, never a later pass's
+                claimed.discard(chat_key)
+                self._busy_chats.discard(chat_key)
+
+        async def deliver_chat(items: list[OutboxItem]) -> None:
+            try:
+                await self._deliver_chat(items, tally)
+            finally:
+                release(items[0].chat_key)
+
+        tally = _Tally()
+        try:
+            await asyncio.gather(*(deliver_chat(items) for items in by_chat.values()))
+        finally:
+            for chat_key in list(claimed):  # a task cancelled before it ran
+                release(chat_key)
+        return tally.freeze(released)
+
+    async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
+        """Deliver until `stop` is set. A failed pass (database locked...) is logged, not fatal."""
+        while not stop.is_set():
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox delivery pass failed; trying again")
+            if stop.is_set():
+                break
+            if self._sleep is not None:
+                await self._sleep(interval_seconds)
+            else:  # wake at once on stop rather than at the end of the interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval_seconds)
+
+    def _release_expired_mutes(self, now: datetime, digest: DigestMaker) -> int:
+        released = 0
+        for chat_key in self._store.expired_mutes(now):
+            try:
+                release_held_as_one(self._store, chat_key, functools.partial(digest, chat_key))
+                released += 1
+            except Exception:
+                log.exception("could not release the held alerts of chat %s", chat_key)
+        return released
+
+    async def _deliver_chat(self, items: list[OutboxItem], tally: _Tally) -> None:
+        async with self._slots:
+            try:
+                for item in items:
+                    if not await self._deliver_one(item, tally, waiting=len(items)):
+                        break  # keep the chat's order: the rest waits behind this one
+            except Exception:
+                # The store failed (e.g. locked): the message stays unsent and is retried.
+                log.exception("delivery to chat %s stopped", items[0].chat_key)
+
+    async def _deliver_one(self, item: OutboxItem, tally: _Tally, waiting: int) -> bool:
+        """Send one message; True if the chat's next message may follow in this pass."""
+        sender = self._senders.get(item.chat.platform)
+        if sender is None:
+            tally.without_sender += waiting
+            return False
+        try:
+            await sender.send(item.chat, late_note(item, self._clock()))
+        except DeliveryRetryAfter as wait:
+            retry_at = self._clock() + timedelta(seconds=wait.seconds)
+            self._store.postpone(item.id, retry_at, f"rate limited: retry after {wait.seconds:g}s")
+            tally.rate_limited += 1
+            return False
+        except ChatMoved as moved:
+            self._store.move_chat(item.chat.platform, item.chat.chat_id, moved.new_chat_id)
+            log.info(
+                "%s chat %s moved to %s", item.chat.platform, item.chat.chat_id, moved.new_chat_id
+            )
+            if not moved.delivered:  # due again at once, to the new id
+                self._store.postpone(item.id, self._clock(), "chat moved")
+                return False
+        except ChatUnreachable as gone:
+            self._store.deactivate_chat(item.chat_key)
+            tally.unreachable.append(item.chat_key)
+            log.info(
+                "%s chat %s is unreachable (%s): deactivated, its messages kept",
+                item.chat.platform,
+                item.chat.chat_id,
+                gone,
+            )
+            return False
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failures = item.attempts + 1
+            retry_at = self._clock() + timedelta(seconds=backoff_seconds(failures))
+            reason = f"{type(error).__name__}: {error}"
+            self._store.mark_failed(item.id, reason, retry_at)
+            tally.failed += 1
+            if item.attempts == 0:  # once per message: a dead platform must not flood the log
+                log.warning(
+                    "sending outbox message %s to %s chat %s failed (%s); retrying with backoff",
+                    item.id,
+                    item.chat.platform,
+                    item.chat.chat_id,
+                    reason,
+                )
+            return False
+        # Recorded right after the platform accepted, with no await in between: this step is the
+        # whole "could be sent twice" window described at the top.
+        self._store.mark_sent(item.id, self._clock())
+        tally.sent += 1
+        return True
