@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # only SplitMap's annotations: the alert engine's process needs no numpy
+    import numpy as np
 
 Side = Literal["long", "short"]
 
