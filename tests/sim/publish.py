@@ -52,6 +52,8 @@ class VenueArrays:
     taker_buy_share: np.ndarray  # nan where the venue publishes no taker split (Bybit)
     oi_contracts: np.ndarray  # in the venue's contracts (Binance, Bybit: coins; OKX: ctVal units)
     oi_usd: np.ndarray  # the venue's USD open interest
+    quote_volume: np.ndarray  # traded USD per candle (Binance quoteVol, Bybit turnover, OKX
+    #   volCcyQuote)
 
     def estimator_fields(self) -> dict[str, np.ndarray]:
         """Keyword arguments for core's CandleArrays (without importing core)."""
@@ -162,6 +164,7 @@ class VenuePublication:
             share[rows],
             oi[rows],
             v["usd"][rows],
+            self.flows.quote_volume[rows],
         )
 
     # ---- native rows ---------------------------------------------------------------------------
