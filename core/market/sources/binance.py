@@ -20,7 +20,14 @@ from core.kernel.clock import utcnow
 from core.kernel.config import Config, ConfigPart
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize, pair
-from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
+from core.market.sources.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    JsonFetcher,
+    JsonReply,
+    RetryPolicy,
+    Sleep,
+    gather_or_cancel,
+)
 from core.types import Candle, PriceContext
 
 log = logging.getLogger(__name__)
@@ -126,10 +133,18 @@ class BinanceClient:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        deadline_seconds: float | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
         self._clock = clock or utcnow
         self._http = JsonFetcher(
-            base_url, vendor=self.vendor, timeout_seconds=timeout_seconds, retry=retry, sleep=sleep
+            base_url,
+            vendor=self.vendor,
+            timeout_seconds=timeout_seconds,
+            retry=retry,
+            sleep=sleep,
+            deadline_seconds=deadline_seconds,
+            max_body_bytes=max_body_bytes,
         )
 
     @classmethod
@@ -138,7 +153,12 @@ class BinanceClient:
     ) -> BinanceClient:
         section = config.section("sources.binance")
         return cls(
-            section["base_url"], timeout_seconds=section["timeout_seconds"], clock=clock, **kwargs
+            section["base_url"],
+            timeout_seconds=section["timeout_seconds"],
+            clock=clock,
+            deadline_seconds=section["deadline_seconds"],
+            max_body_bytes=section["max_body_bytes"],
+            **kwargs,
         )
 
     def now_ms(self) -> int:
@@ -274,6 +294,12 @@ def _interpret(reply: JsonReply, symbol: str, path: str) -> Any:
         raise UnknownSymbol(normalize(symbol))
     if code in _NOT_TRADING_CODES:
         raise SourceUnavailable(f"{pair(symbol)} is not trading on Binance right now ({message}).")
+    if reply.status in (403, 451):  # tests/data/real/binance: 451 code 0, 403 a CloudFront page
+        log.warning("Binance %s: HTTP %d (%s)", path, reply.status, message[:200])
+        raise SourceRejected(
+            f"Binance refuses requests from this server's location (HTTP {reply.status}); "
+            "use another source ([data] source) or host."
+        )
     log.warning("Binance %s refused %s: %s (code %s)", path, pair(symbol), message, code)
     raise SourceRejected(f"Binance refused the request: {message[:200]}")
 
@@ -327,5 +353,12 @@ def _parse_open_interest(body: Any) -> list[OpenInterestPoint]:
 
 
 CONFIG = ConfigPart(
-    {"sources.binance": {"base_url": "https://fapi.binance.com", "timeout_seconds": 10.0}}
+    {
+        "sources.binance": {
+            "base_url": "https://fapi.binance.com",
+            "timeout_seconds": 10.0,  # per read
+            "deadline_seconds": 15.0,  # per request, whole reply included
+            "max_body_bytes": DEFAULT_MAX_BODY_BYTES,  # larger replies are refused unread
+        }
+    }
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,13 @@ from core.kernel.config import Config, ConfigPart
 from core.kernel.errors import SourceError, SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize
 from core.market.sources.binance import BinanceClient, Clock
-from core.market.sources.http import JsonFetcher, RetryPolicy, Sleep, gather_or_cancel
+from core.market.sources.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    JsonFetcher,
+    RetryPolicy,
+    Sleep,
+    gather_or_cancel,
+)
 from core.types import Candle, Level, PriceContext, Snapshot
 
 log = logging.getLogger(__name__)
@@ -73,6 +80,8 @@ class CoinglassSource:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        deadline_seconds: float | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ):
         if not api_key or not api_key.strip():
             raise SourceRejected(MISSING_KEY_MESSAGE)
@@ -87,6 +96,8 @@ class CoinglassSource:
             headers={"CG-API-KEY": api_key.strip(), "accept": "application/json"},
             retry=retry,
             sleep=sleep,
+            deadline_seconds=deadline_seconds,
+            max_body_bytes=max_body_bytes,
         )
         self.binance = binance or BinanceClient(clock=clock, retry=retry, sleep=sleep)
 
@@ -100,6 +111,8 @@ class CoinglassSource:
             map_range=section["range"],
             timeout_seconds=section["timeout_seconds"],
             clock=clock,
+            deadline_seconds=section["deadline_seconds"],
+            max_body_bytes=section["max_body_bytes"],
         )
 
     async def snapshot(self, symbol: str) -> Snapshot:
@@ -145,21 +158,32 @@ class CoinglassSource:
         raise _coinglass_error(code, message, coin)
 
 
+_SYMBOL_WORDS = re.compile(r"\b(symbol|coin|pair)s?\b")  # "coinglass.com" is not a coin
+KEY_HINT = "check the API key (COINGLASS_API_KEY or [sources.coinglass] api_key)"
+
+
 def _coinglass_error(code: str, message: str, coin: str) -> Exception:
-    """A clear error for a non-"0" code, naming the problem (plan, key, symbol, rate limit)."""
+    """A clear error for a non-"0" code, read from the code AND the message: Coinglass answers
+    nearly everything with HTTP 200 and code "400"/"401" whatever the cause (see
+    tests/data/real/coinglass: "API key missing." comes as "401" and as "400", the rate limit as
+    "400" "Too Many Requests", an unknown endpoint as "404" with a documentation URL)."""
     said = f"Coinglass says: {message[:200]}" if message else f"Coinglass error {code}"
     lowered = message.lower()
-    if "plan" in lowered or "upgrade" in lowered:
-        error: Exception = SourceRejected(PLAN_MESSAGE)
-    elif code in ("401", "403"):
-        error = SourceRejected(
-            f"{said} — check the API key (COINGLASS_API_KEY or [sources.coinglass] api_key)."
+    if "endpoint" in lowered or ("404" == code and "http" in lowered):
+        # Our request, not the coin: the API moved or base_url is wrong. The operator must act.
+        error: Exception = SourceRejected(
+            f"{said} — liqwatch asked for an endpoint Coinglass does not have; check"
+            " [sources.coinglass] base_url or update liqwatch."
         )
-    elif code == "429":
+    elif code == "429" or "too many" in lowered or "rate limit" in lowered:
         error = SourceUnavailable(f"{said} — the plan's requests per minute are used up.")
-    elif code in ("400", "404", "422") and ("symbol" in lowered or "coin" in lowered):
+    elif "plan" in lowered or "upgrade" in lowered:
+        error = SourceRejected(PLAN_MESSAGE)
+    elif "api key" in lowered or "apikey" in lowered or code in ("401", "403"):
+        error = SourceRejected(f"{said} — {KEY_HINT}.")
+    elif code in ("400", "404", "422") and _SYMBOL_WORDS.search(lowered):
         error = UnknownSymbol(coin)
-    elif code in ("408", "500", "502", "503", "504"):
+    elif code in ("408", "500", "502", "503", "504") or "server error" in lowered:
         error = SourceUnavailable(f"{said} — try again soon.")
     else:
         error = SourceRejected(f"{said} (code {code}).")
@@ -200,7 +224,9 @@ CONFIG = ConfigPart(
             "base_url": "https://open-api-v4.coinglass.com",
             "api_key": "",
             "range": "1d",
-            "timeout_seconds": 10.0,
+            "timeout_seconds": 10.0,  # per read
+            "deadline_seconds": 20.0,  # per request, whole reply included
+            "max_body_bytes": DEFAULT_MAX_BODY_BYTES,  # larger replies are refused unread
         }
     },
     check=_check,

@@ -5,6 +5,12 @@ What it decides so the sources don't have to:
 - 429 (and Binance's 418 ban) honour `Retry-After` in seconds when it is short enough to wait for;
   a longer wait is not slept through inside a chat command: it fails at once, naming the wait;
 - a 2xx body that is not JSON is a SourceUnavailable (a proxy's HTML page, a truncated reply);
+- every attempt has a total deadline (`deadline_seconds`, default the timeout), not only a per-read
+  timeout: a server trickling a byte every two seconds cannot hold a fetch open; bodies over
+  `max_body_bytes` are refused while streaming (or at once from Content-Length), never buffered;
+- a 418 (Binance's IP ban) is never retried: knocking during a ban lengthens it. The fetcher then
+  refuses to call the host until the ban ends (Retry-After, or the "banned until <ms>" Binance
+  writes in the body), so no request of any command reaches it meanwhile;
 - any other 4xx is handed back with its parsed body, because only the caller knows what its
   vendor's error codes mean (Binance -1121, Coinglass "401").
 
@@ -15,8 +21,11 @@ in an error message: the Coinglass key travels in one.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
+import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +37,9 @@ from core.kernel.errors import SourceUnavailable
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024  # the biggest real reply (a 30-day map) is ~2 MB
+_BANNED_UNTIL = re.compile(r"banned until (\d{12,14})")
 
 
 @dataclass(frozen=True)
@@ -97,11 +109,18 @@ class JsonFetcher:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        deadline_seconds: float | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        wall_clock: Callable[[], float] = time.time,
     ):
         self.vendor = vendor
         self.retry = retry or RetryPolicy()
+        self.deadline_seconds = deadline_seconds or timeout_seconds
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._jitter = jitter
+        self._wall_clock = wall_clock
+        self._banned_until = 0.0  # wall-clock seconds; 0: not banned
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers or {}),
@@ -113,6 +132,7 @@ class JsonFetcher:
         """GET `path`; returns a 2xx or 4xx reply, raises SourceUnavailable for everything else."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         where = f"{self.vendor} {path}"
+        self._refuse_while_banned()
         last_reason = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
@@ -131,33 +151,80 @@ class JsonFetcher:
             raise SourceUnavailable(f"{self.vendor} is rate limiting us; try again in a minute.")
         raise SourceUnavailable(f"{self.vendor} is not answering ({last_reason}); try again soon.")
 
+    def _refuse_while_banned(self) -> None:
+        left = self._banned_until - self._wall_clock()
+        if left > 0:
+            raise SourceUnavailable(f"{self.vendor} banned us for now; try again in {left:.0f} s.")
+
+    def _ban(self, where: str, wait: float | None, body: bytes) -> SourceUnavailable:
+        """A 418: remember until when, log once, and fail without a retry."""
+        now = self._wall_clock()
+        match = _BANNED_UNTIL.search(body[:2000].decode("utf-8", "replace"))
+        if wait is None and match and int(match.group(1)) / 1000 > now:
+            wait = int(match.group(1)) / 1000 - now
+        wait = 60.0 if wait is None else wait  # no hint: a minute before knocking again
+        self._banned_until = now + wait
+        log.warning("%s: HTTP 418 (IP banned) for %.0f s: no request until then", where, wait)
+        return SourceUnavailable(f"{self.vendor} banned us for now; try again in {wait:.0f} s.")
+
     async def _attempt(self, path: str, query: dict[str, Any], where: str) -> JsonReply:
         try:
-            response = await self._client.get(path, params=query)
+            async with asyncio.timeout(self.deadline_seconds):
+                status, headers, raw = await self._read(path, query, where)
+        except TimeoutError:
+            raise _Retry(f"timed out: no complete reply in {self.deadline_seconds:g} s") from None
         except httpx.TimeoutException:
             raise _Retry("timed out") from None
         except httpx.RequestError as exc:  # refused, reset, DNS, bad encoding: worth a retry
             raise _Retry(f"connection failed: {type(exc).__name__}") from None
-        status = response.status_code
-        if status in (429, 418):
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
+        wait = retry_after_seconds(headers.get("Retry-After"))
+        if status == 418:
+            raise self._ban(where, wait, raw)
+        if status == 429:
             if wait is not None and wait > self.retry.retry_after_max_seconds:
-                what = "banned us for now" if status == 418 else "is rate limiting us"
-                log.warning("%s: HTTP %d, Retry-After %.0f s: not waiting", where, status, wait)
-                raise SourceUnavailable(f"{self.vendor} {what}; try again in {wait:.0f} s.")
+                log.warning("%s: HTTP 429, Retry-After %.0f s: not waiting", where, wait)
+                raise SourceUnavailable(
+                    f"{self.vendor} is rate limiting us; try again in {wait:.0f} s."
+                )
             raise _Retry(f"rate limited (HTTP {status})", wait)
         if status >= 500:
             raise _Retry(f"HTTP {status}")
-        body = _parse_json(response)
+        body = _parse_json(raw)
         if 200 <= status < 300:
             if body is _NOT_JSON:
                 log.warning("%s: HTTP %d with a body that is not JSON", where, status)
                 raise SourceUnavailable(f"{self.vendor} sent a reply that is not JSON.")
-            return JsonReply(status, body, response.headers)
+            return JsonReply(status, body, headers)
         if 400 <= status < 500:
-            return JsonReply(status, None if body is _NOT_JSON else body, response.headers)
+            return JsonReply(status, None if body is _NOT_JSON else body, headers)
         log.warning("%s: unexpected HTTP %d", where, status)
         raise SourceUnavailable(f"{self.vendor} answered HTTP {status}.")
+
+    async def _read(
+        self, path: str, query: dict[str, Any], where: str
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """Status, headers and the body, read in chunks up to the size cap."""
+        cap = self.max_body_bytes
+        async with self._client.stream("GET", path, params=query) as response:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise self._too_big(where, int(declared))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():  # decoded: a gzip bomb stops at the cap
+                size += len(chunk)
+                if size > cap:
+                    raise self._too_big(where, size)
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+
+    def _too_big(self, where: str, size: int) -> SourceUnavailable:
+        log.warning(
+            "%s: reply of %d bytes is over the %d-byte cap", where, size, self.max_body_bytes
+        )
+        return SourceUnavailable(
+            f"{self.vendor} sent a reply larger than {self.max_body_bytes // 1024} KB; refused."
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -178,8 +245,8 @@ async def gather_or_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
         raise
 
 
-def _parse_json(response: httpx.Response) -> Any:
+def _parse_json(raw: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         return _NOT_JSON
