@@ -72,6 +72,8 @@ def build(
     snapshots = SnapshotCache(source, ttl_seconds=config.get("data", "cache_seconds"), clock=clock)
     market = MarketReader(snapshots, render_chart, window_pct=config.get("data", "window_pct"))
     store = Store.open(config.get("store", "path"), clock=clock, rule_kinds=KIND_NAMES)
+    store.set_map_history(**config.section("history"))
+    snapshots.on_fresh = store.record_map  # every refreshed map joins the history (heatmap)
     settings = ServiceSettings.from_config(config)
     service = Service(market, store, settings, clock=clock)
     alerts = config.section("alerts")

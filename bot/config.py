@@ -15,6 +15,7 @@ from core.kernel.config import Config, Schema
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
 from core.store import CONFIG as STORE_CONFIG
+from core.store.map_history import CONFIG as HISTORY_CONFIG
 
 from .logs import CONFIG as LOG_CONFIG
 from .platforms import PLATFORMS
@@ -23,6 +24,7 @@ SCHEMA = Schema(
     parts=(
         *MARKET_PARTS,
         STORE_CONFIG,
+        HISTORY_CONFIG,
         service.CONFIG,
         *(platform.config for platform in PLATFORMS.values()),
         LOG_CONFIG,

@@ -128,6 +128,20 @@ class SplitMap:
     window_high: float | None
 
 
+@dataclass(frozen=True, eq=False)
+class MapFrame:
+    """One recorded map of the map history (core/store/map_history.py): the levels' prices and
+    USD as arrays (ascending price), the price and the source, at `taken_at` (UTC)."""
+
+    symbol: str
+    source: str
+    taken_at: datetime
+    price: float
+    prices: np.ndarray
+    long_usd: np.ndarray
+    short_usd: np.ndarray
+
+
 # ---- chat messages: what the service returns and the adapters render ------------------------
 
 

@@ -46,6 +46,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Set an alert: " + ", ".join(KIND_NAMES),
         "/alert BTC near 1.5",
     ),
+    CommandSpec(
+        "heatmap",
+        "/heatmap SYMBOL [24h|3d|7d]",
+        "How the map evolved: time x price heatmap of liquidation USD",
+        "/heatmap BTC 3d",
+    ),
     CommandSpec("alerts", "/alerts", "List your alerts with their ids", "/alerts"),
     CommandSpec("delalert", "/delalert ID", "Delete one alert by its id", "/delalert 3"),
     CommandSpec(

@@ -17,6 +17,7 @@ from typing import Any
 from core.alerts.kinds import ALERT_USAGE
 from core.chat import parsing
 from core.chat.commands import BY_NAME
+from core.chat.heatmap import heatmap_args, heatmap_reply
 from core.chat.service import Service
 from core.kernel import parse
 from core.kernel.errors import LiqwatchError, UsageError
@@ -114,6 +115,9 @@ COMMAND_TABLE: dict[str, Command] = {
     "delalert": Command(_delalert, _one_arg("delalert", "alert_id")),
     "mute": Command(_mute, _one_arg("mute", "duration")),
     "unmute": Command(lambda s, c: s.chats.unmute(c), _no_args("unmute")),
+    "heatmap": Command(
+        lambda s, c, symbol, span=None: heatmap_reply(s.ctx, symbol, span), heatmap_args
+    ),
     "summary": Command(
         lambda s, c, setting: s.chats.set_summary(c, list(setting)),
         lambda args: {"setting": list(args)},

@@ -43,8 +43,12 @@ class SnapshotCache:
         ttl_seconds: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
         max_concurrency: int = 4,
+        on_fresh: Callable[[Snapshot], None] | None = None,
     ):
         self.source = source
+        # Called with every newly fetched snapshot (the wiring records the map history with it;
+        # the market never imports the store). Its failure is logged, never the fetch's.
+        self.on_fresh = on_fresh
         self.ttl = ttl_seconds
         self.clock = clock
         self._good: dict[str, Fetched] = {}
@@ -120,6 +124,11 @@ class SnapshotCache:
             raise
         else:
             self._good[symbol] = Fetched(snapshot, self.clock())
+            if self.on_fresh is not None:
+                try:
+                    self.on_fresh(snapshot)
+                except Exception:
+                    log.exception("%s: recording the fresh map failed", symbol)
             if symbol in self._failing:
                 self._failing.discard(symbol)
                 log.info("%s: source %s answers again", symbol, self.source.name)

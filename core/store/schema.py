@@ -155,5 +155,21 @@ V5: tuple[Step, ...] = (
     " WHERE chat_key IN (SELECT key FROM chats WHERE platform = 'webhook')",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5)
+# Map history (core/store/map_history.py): one compact row per symbol, source and kept refresh.
+MAP_HISTORY = (
+    """CREATE TABLE map_history (
+        id INTEGER PRIMARY KEY,
+        symbol TEXT NOT NULL,
+        source TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        price REAL NOT NULL,
+        peak_usd REAL NOT NULL,
+        format INTEGER NOT NULL,
+        levels BLOB NOT NULL
+    )""",
+    "CREATE INDEX map_history_by_symbol ON map_history (symbol, source, taken_at)",
+    "CREATE INDEX map_history_by_time ON map_history (taken_at)",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5, MAP_HISTORY)
 LATEST_VERSION = len(MIGRATIONS)
