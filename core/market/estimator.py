@@ -1,32 +1,37 @@
-"""The free liquidation-map estimate: the open-interest model of domain.md §3b, vectorised.
+"""The free liquidation-map estimate: the open-interest model of domain.md §3b.
 
-The model, walking candles oldest to newest (the first usable candle is only the baseline):
+Open interest is counted in *units*: coins when the venue's open interest in contracts is given
+(`oi_contracts`, in coins: contracts × contract value), else USD (`oi_usd`, the old behaviour).
+A unit's price at candle t, π_t, is the close (coins) or 1 (USD). The model walks the candles
+oldest to newest (the first usable candle is only the baseline); at each candle t:
 
-1. **Consume.** A long level is liquidated when a candle's low reaches it (`low <= liq`), a short
-   level when the high reaches it (`high >= liq`). Consumed levels leave the map.
-2. **Open.** If open interest rose by ΔOI (USD), new positions open at the candle's **close**.
-   Why the close: open interest is sampled at the end of the candle, and the close is the price at
-   that moment; a position opened "somewhere in the candle" at a typical price could have a
-   liquidation price the candle already traded through. Opening after the consume step means the
-   candle that opened a position never liquidates it.
-   The long cohort gets ΔOI × taker-buy share, the short cohort ΔOI × (1 − share); each cohort is
-   spread over the leverage tiers by weight (weights are normalised to sum to 1). Liquidation
-   prices, isolated margin with maintenance-margin rate m:
+1. **Consume.** A long level is liquidated when the candle's low reaches it (`low <= liq`), a short
+   level when the high reaches it (`high >= liq`). Consumed levels leave the map, and their size
+   (USD at entry / π at entry) is the liquidated open interest Lₜ.
+2. **Liquidations are closes.** Open interest after the liquidations is Bₜ = OIₜ₋₁ − Lₜ (Lₜ at
+   most OIₜ₋₁), so the net flow of the candle is Nₜ = OIₜ − Bₜ: a fall that the liquidations
+   explain shrinks nobody a second time.
+3. **Turnover.** With the candle's quote volume Vₜ, the volume the net flow does not explain is
+   partly positions opened and closed inside the window: τₜ = `turnover_share` × max(0, Vₜ/πₜ −
+   |Nₜ|) units (at most Bₜ and OIₜ), opened *and* closed. Without volume (NaN) τₜ = 0.
+4. **Shrink.** Closes Cₜ = max(0, −Nₜ) + τₜ: every surviving level, long and short alike, keeps
+   (Bₜ − Cₜ)/Bₜ of its notional. We cannot tell which cohort closed, so the closes split in
+   proportion to size; positions open before the window (invisible to the map) close in the same
+   proportion, which is why the factor uses the market's OI rather than the map's own total.
+5. **Open.** Opens Oₜ = max(0, Nₜ) + τₜ units, i.e. Oₜ·πₜ USD, at the candle's **close** (open
+   interest is sampled at the candle's end; the candle that opens a position never liquidates
+   it). The long cohort gets the taker-buy share, the short cohort the rest; each cohort is spread
+   over the leverage tiers by weight. Isolated margin with maintenance-margin rate m:
    long `EP·(1−1/L)/(1−m)`, short `EP·(1+1/L)/(1+m)`.
-3. **Shrink.** If open interest fell from OI₀ to OI₁, the fraction (OI₀−OI₁)/OI₀ of all contracts
-   closed. We cannot tell which cohort closed, so every open level, long and short alike, keeps
-   OI₁/OI₀ of its notional: the removal splits between the sides in proportion to their size.
-   (Positions open before the window, which the map cannot see, close in the same proportion, which
-   is why the factor uses the market's OI rather than the map's own total.)
-4. **Bucket** the surviving levels: width = `bucket_pct` % of the last close, rounded to a plain
+6. **Bucket** the surviving levels: width = `bucket_pct` % of the last close, rounded to a plain
    number (1, 2 or 5 × 10^k; $100 for BTC), each level to the nearest bucket.
 
-Why it vectorises exactly: only the final map matters, so a position (candle b, tier j, side) is
-alive at the end iff its liquidation price lies beyond every later candle's extreme, i.e. below
-`min(low[b+1:])` for a long or above `max(high[b+1:])` for a short (suffix min/max). Its remaining
-notional is its opening notional times the product of the shrink factors after its birth (a suffix
-product, no division, so an OI that falls to zero is handled). `core/estimator_reference.py` walks
-the same model one position at a time; tests and `benchmarks/estimator.py` compare the two.
+How it runs fast: whether a level survives depends on prices only, so each level's liquidation
+candle (the first later wick that reaches it) is found for all levels at once (sparse tables of
+minima and maxima). Amounts then follow one scalar recurrence over candles: a level born at b
+holds Oᵦ·q·Gₜ/Gᵦ, with G the running product of the shrink factors and q its side share × tier
+share, so Lₜ = Gₜ₋₁ · Σ (Oᵦ/Gᵦ)·q over the levels dying at t. tests/oracles/estimator_reference.py
+walks the same model one position at a time; tests and `benchmarks/estimator.py` compare the two.
 
 Bad inputs have defined outcomes (see `clean_inputs`): never NaN or inf in the output.
 """
@@ -50,6 +55,8 @@ class EstimatorParams:
     weights: tuple[float, ...] = (0.15, 0.30, 0.25, 0.20, 0.10)
     maintenance_margin: float = 0.004
     bucket_pct: float = 0.1  # bucket width as % of price, rounded to a plain number ($100 for BTC)
+    # share of the volume the net OI change does not explain that opened and closed in the window
+    turnover_share: float = 0.0
 
     def __post_init__(self) -> None:
         # Accept lists (TOML gives lists) but keep the value hashable and immutable.
@@ -65,6 +72,8 @@ class EstimatorParams:
             raise ConfigError("[estimator] maintenance_margin must be between 0 and 0.5")
         if not 0 < self.bucket_pct <= 5:
             raise ConfigError("[estimator] bucket_pct must be above 0 and at most 5")
+        if not 0 <= self.turnover_share <= 1:
+            raise ConfigError("[estimator] turnover_share must be between 0 and 1")
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> EstimatorParams:
@@ -94,19 +103,31 @@ class EstimatorParams:
 
 @dataclass(frozen=True, eq=False)  # eq=False: numpy arrays have no single truth value
 class CandleArrays:
-    """Candles with open interest, as numpy float arrays of equal length, oldest first."""
+    """Candles with open interest, as numpy float arrays of equal length, oldest first.
+
+    The first six are positional (as before); `oi_contracts` and `quote_volume` are optional
+    (None: all NaN). `oi_contracts` is the open interest in coins (Binance sumOpenInterest, Bybit
+    openInterest, OKX oiCcy or contracts × ctVal): when any value is known the model counts open
+    interest in coins valued at each candle's close, else it differences `oi_usd`.
+    """
 
     open_time_ms: np.ndarray
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
     taker_buy_share: np.ndarray  # takerBuyQuote / quoteVol, 0.5 where quoteVol == 0
-    oi_usd: np.ndarray  # open interest in USD at the candle (sumOpenInterestValue)
+    oi_usd: np.ndarray  # open interest in USD at the candle's close (sumOpenInterestValue)
+    oi_contracts: np.ndarray | None = None  # open interest in coins at the candle's close
+    quote_volume: np.ndarray | None = None  # USD traded in the candle (quoteVol); NaN: unknown
 
     def __post_init__(self) -> None:
         lengths = set()
+        size = np.asarray(self.close).size
         for f in fields(self):
-            array = np.asarray(getattr(self, f.name), dtype=float).reshape(-1)
+            value = getattr(self, f.name)
+            if value is None:
+                value = np.full(size, np.nan)
+            array = np.asarray(value, dtype=float).reshape(-1)
             object.__setattr__(self, f.name, array)
             lengths.add(array.size)
         if len(lengths) > 1:
@@ -123,18 +144,38 @@ class CleanInputs(NamedTuple):
     low: np.ndarray
     close: np.ndarray
     taker_buy_share: np.ndarray
-    oi_usd: np.ndarray
+    oi: np.ndarray  # open interest in units: coins (from oi_contracts) or USD (from oi_usd)
+    unit_price: np.ndarray  # USD per unit at each candle: the close (coins) or 1 (USD)
+    volume: np.ndarray  # quote volume in USD, NaN where unknown (no turnover there)
+
+
+def _carry_forward(values: np.ndarray) -> np.ndarray | None:
+    """Unknown (non-finite or negative) values take the last known one, leading ones the first
+    known one; None when nothing is known."""
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(values) & (values >= 0)
+    if not known.any():
+        return None
+    if known.all():
+        return values
+    last_known = np.where(known, np.arange(values.size), 0)
+    np.maximum.accumulate(last_known, out=last_known)
+    last_known[: int(np.argmax(known))] = int(np.argmax(known))
+    return values[last_known]
 
 
 def clean_inputs(candles: CandleArrays) -> CleanInputs:
     """Defined behaviour for bad data (both implementations of the model start here):
 
     - a candle whose high, low or close is missing, non-finite or <= 0 has no usable price: it is
-      dropped, and the OI change across it counts at the next usable candle;
+      dropped (its volume with it), and the OI change across it counts at the next usable candle;
     - high and low are widened to contain the close (and swapped if reversed);
-    - a missing, non-finite or negative OI is unknown: the last known OI is carried forward (so the
-      change lands on the next known value); leading unknowns take the first known value;
-    - a missing taker-buy share means 0.5 (no side information); shares are clipped to [0, 1].
+    - open interest: in coins if any usable candle has a known `oi_contracts`, else in USD; a
+      missing, non-finite or negative value is unknown: the last known one is carried forward (so
+      the change lands on the next known value); leading unknowns take the first known value; no
+      known value at all means nothing opens and nothing shrinks;
+    - a missing taker-buy share means 0.5 (no side information); shares are clipped to [0, 1];
+    - a missing, non-finite or negative quote volume is unknown: no turnover at that candle.
     """
     high, low, close = candles.high, candles.low, candles.close
     usable = np.ones(len(candles), dtype=bool)
@@ -147,18 +188,17 @@ def clean_inputs(candles: CandleArrays) -> CleanInputs:
     share = candles.taker_buy_share[usable]
     share = np.clip(np.where(np.isfinite(share), share, 0.5), 0.0, 1.0)
 
-    oi = candles.oi_usd[usable]
+    coins = _carry_forward(candles.oi_contracts[usable])
+    if coins is not None:
+        oi, unit_price = coins, close
+    else:
+        usd = _carry_forward(candles.oi_usd[usable])
+        oi = usd if usd is not None else np.zeros(close.size)
+        unit_price = np.ones(close.size)
+    volume = candles.quote_volume[usable]
     with np.errstate(invalid="ignore"):
-        known = np.isfinite(oi) & (oi >= 0)
-    if not known.any():
-        oi = np.zeros_like(oi)  # no OI information: nothing opens, nothing shrinks
-    elif not known.all():
-        # index of the last known value at or before each candle (first known one for leading gaps)
-        last_known = np.where(known, np.arange(oi.size), 0)
-        np.maximum.accumulate(last_known, out=last_known)
-        last_known[: int(np.argmax(known))] = int(np.argmax(known))
-        oi = oi[last_known]
-    return CleanInputs(high, low, close, share, oi)
+        volume = np.where(np.isfinite(volume) & (volume >= 0), volume, np.nan)
+    return CleanInputs(high, low, close, share, oi, unit_price, volume)
 
 
 def plain_bucket_width(price: float, bucket_pct: float) -> float:
@@ -218,9 +258,35 @@ class SurvivingPositions:
     last_price: float | None  # the last usable close (None: no usable candle)
 
 
+def first_reach(
+    low: np.ndarray, high: np.ndarray, start: np.ndarray, level: np.ndarray, is_long: np.ndarray
+) -> np.ndarray:
+    """For each level, the first candle at or after `start` whose low reaches it (a long:
+    `low <= level`) or whose high does (a short: `high >= level`); `len(low)` when none does.
+
+    Binary lifting over sparse tables of minima/maxima of power-of-two runs: O(log n) numpy steps
+    for all levels at once."""
+    count = int(low.size)
+    mins, maxs = [low], [high]
+    step = 1
+    while 2 * step <= count:
+        mins.append(np.minimum(mins[-1][:-step], mins[-1][step:]))
+        maxs.append(np.maximum(maxs[-1][:-step], maxs[-1][step:]))
+        step *= 2
+    pos = np.asarray(start, dtype=np.int64).copy()
+    for k in reversed(range(len(mins))):
+        step = 1 << k
+        fits = pos + step <= count
+        at = np.where(fits, pos, 0)
+        safe = np.where(is_long, mins[k][at] > level, maxs[k][at] < level)
+        pos = np.where(fits & safe, pos + step, pos)
+    return pos
+
+
 def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> SurvivingPositions:
-    """Run the model over all candles at once and return the cohorts still open at the end."""
-    high, low, close, share, oi = clean_inputs(candles)
+    """Run the model over all candles and return the levels still open and holding at least a
+    cent at the end (see the module docstring for how)."""
+    high, low, close, share, oi, unit, volume = clean_inputs(candles)
     count = close.size
     empty = np.empty(0)
     if count == 0:
@@ -229,33 +295,94 @@ def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> Survi
     if count < 2:
         return SurvivingPositions(empty, empty, empty, empty, last_price)
 
-    change = np.diff(oi)  # change[b - 1]: OI change at candle b (b >= 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shrink = np.where(change < 0, oi[1:] / oi[:-1], 1.0)  # oi[:-1] > 0 wherever OI fell
-    factor = np.concatenate(([1.0], shrink))  # factor[b]: shrink applied at candle b
-    # product of the factors strictly after each candle: suffix product, then shift by one
-    after = np.append(np.cumprod(factor[::-1])[::-1][1:], 1.0)
-    # extremes strictly after each candle: what a position born there must outlive
-    lowest_after = np.append(np.minimum.accumulate(low[::-1])[::-1][1:], np.inf)
-    highest_after = np.append(np.maximum.accumulate(high[::-1])[::-1][1:], -np.inf)
+    tiers = np.asarray(params.tier_shares)
+    births = np.repeat(np.arange(1, count), tiers.size)  # level rows: (birth, tier), birth-major
+    tier_share = np.tile(tiers, count - 1)
+    long_price = close[births] * np.tile(np.asarray(params.long_liq_factors), count - 1)
+    short_price = close[births] * np.tile(np.asarray(params.short_liq_factors), count - 1)
+    long_q = share[births] * tier_share  # units per unit opened
+    short_q = (1 - share[births]) * tier_share
+    long_death = first_reach(low, high, births + 1, long_price, np.ones(births.size, bool))
+    short_death = first_reach(low, high, births + 1, short_price, np.zeros(births.size, bool))
 
-    births = np.flatnonzero(change > 0) + 1  # candles where new positions open
-    opened = change[births - 1]
-    entry = close[births][:, None]
-    tiers = np.asarray(params.tier_shares)[None, :]
-    long_liq = entry * np.asarray(params.long_liq_factors)[None, :]
-    short_liq = entry * np.asarray(params.short_liq_factors)[None, :]
-    long_amount = (opened * share[births])[:, None] * tiers * after[births][:, None]
-    short_amount = (opened * (1 - share[births]))[:, None] * tiers * after[births][:, None]
-    long_alive = long_liq < lowest_after[births][:, None]
-    short_alive = short_liq > highest_after[births][:, None]
+    weight, scale = _walk_amounts(
+        oi,
+        unit,
+        volume,
+        params.turnover_share,
+        np.concatenate((births, births)),
+        np.concatenate((long_q, short_q)),
+        np.concatenate((long_death, short_death)),
+    )
+    usd_per_q = weight[births] * scale * unit[births]
+    long_usd, short_usd = usd_per_q * long_q, usd_per_q * short_q
+    long_alive = (long_death >= count) & (long_usd >= DUST_USD)
+    short_alive = (short_death >= count) & (short_usd >= DUST_USD)
     return SurvivingPositions(
-        long_price=long_liq[long_alive],
-        long_usd=long_amount[long_alive],
-        short_price=short_liq[short_alive],
-        short_usd=short_amount[short_alive],
+        long_price=long_price[long_alive],
+        long_usd=long_usd[long_alive],
+        short_price=short_price[short_alive],
+        short_usd=short_usd[short_alive],
         last_price=last_price,
     )
+
+
+def candle_flows(
+    oi_before: float,
+    oi_after: float,
+    liquidated: float,
+    volume: float,
+    unit_price: float,
+    turnover_share: float,
+) -> tuple[float, float]:
+    """One candle's (shrink factor of the levels alive before it, units opened at its close),
+    given the units its wicks liquidated (steps 2 to 5 of the module docstring)."""
+    base = max(0.0, oi_before - min(liquidated, oi_before))
+    net = oi_after - base
+    turnover = 0.0
+    if turnover_share > 0 and math.isfinite(volume):
+        turnover = turnover_share * max(0.0, volume / unit_price - abs(net))
+        turnover = max(0.0, min(turnover, base, oi_after))
+    closes = max(0.0, -net) + turnover
+    factor = min(1.0, max(0.0, (base - closes) / base)) if base > 0 else 0.0
+    return factor, max(0.0, net) + turnover
+
+
+def _walk_amounts(
+    oi: np.ndarray,
+    unit: np.ndarray,
+    volume: np.ndarray,
+    turnover_share: float,
+    birth: np.ndarray,
+    q: np.ndarray,
+    death: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """The scalar recurrence over candles: W[b] = Oᵦ/Gᵦ per birth candle, and the final G (a
+    level born at b with share q holds W[b]·q·G units at the end)."""
+    count = oi.size
+    dying = np.flatnonzero(death < count)
+    dying = dying[np.argsort(death[dying], kind="stable")]
+    bounds = np.searchsorted(death[dying], np.arange(count + 1)).tolist()
+    dying_birth, dying_q = birth[dying].tolist(), q[dying].tolist()
+    oi_l, unit_l, volume_l = oi.tolist(), unit.tolist(), volume.tolist()
+    weight = [0.0] * count
+    scale = 1.0  # G: running product of the shrink factors (rescaled, see below)
+    for t in range(1, count):
+        liquidated = 0.0
+        for k in range(bounds[t], bounds[t + 1]):
+            liquidated += weight[dying_birth[k]] * dying_q[k]
+        factor, opened = candle_flows(
+            oi_l[t - 1], oi_l[t], liquidated * scale, volume_l[t], unit_l[t], turnover_share
+        )
+        scale *= factor
+        if scale == 0.0:  # everything open closed: earlier levels hold nothing from here on
+            weight[:t] = [0.0] * t
+            scale = 1.0
+        elif scale < 1e-200:  # keep W·G, move G back to 1 before it underflows
+            weight[:t] = [w * scale for w in weight[:t]]
+            scale = 1.0
+        weight[t] = opened / scale
+    return np.asarray(weight), scale
 
 
 def estimate_map(

@@ -99,8 +99,9 @@ def test_first_candle_is_only_the_baseline():
 
 
 def test_a_later_low_that_reaches_a_long_level_removes_it_and_only_it():
-    # 25x long dies at ~$192.77, 50x at ~$196.79: a low of $195 kills 50x and 100x only
-    wick = (200.5, 195.0, 199.0, 0.5, 1_600.0)
+    # 25x long dies at ~$192.77, 50x at ~$196.79: a low of $195 kills 50x and 100x only, and
+    # their $150 × 30 % = $45 leave open interest with them (nothing else opens or closes)
+    wick = (200.5, 195.0, 199.0, 0.5, 1_555.0)
     alive = surviving_positions(candles([BASELINE, OPEN_AT_200, wick]), PARAMS)
 
     want = {p: usd for p, usd in expected_longs(200.0, 150).items() if p < 195.0}
@@ -112,8 +113,9 @@ def test_a_later_low_that_reaches_a_long_level_removes_it_and_only_it():
 def test_a_wick_that_exactly_touches_a_level_liquidates_it():
     opened = surviving_positions(candles([BASELINE, OPEN_AT_200]), PARAMS)
     nearest_long, nearest_short = max(opened.long_price), min(opened.short_price)  # the 100x tiers
-    touch_high = (nearest_short, 199.5, 200.0, 0.5, 1_600.0)
-    touch_low = (200.5, nearest_long, 200.0, 0.5, 1_600.0)
+    # the liquidated 100x tier's notional leaves open interest (450 or 150 × 10 %)
+    touch_high = (nearest_short, 199.5, 200.0, 0.5, 1_555.0)
+    touch_low = (200.5, nearest_long, 200.0, 0.5, 1_585.0)
     after_high = surviving_positions(candles([BASELINE, OPEN_AT_200, touch_high]), PARAMS)
     after_low = surviving_positions(candles([BASELINE, OPEN_AT_200, touch_low]), PARAMS)
 

@@ -32,22 +32,23 @@ liquidation price, qty in the venue's contracts, usd, time) and either closes th
 open after the last candle, at their entry notional (what is left after proportional closes),
 bucketed like core.estimator.
 
-Why `calm` reproduces core.estimator.estimate_map exactly (fed Binance klines + the OI sampled at
-each candle's close, i.e. `venue.arrays.estimator_fields()`):
-- a candle either opens pairs at its close or closes the fraction 1 − f of every open pair, never
-  both; candle 0 does neither (it is the estimator's baseline);
+Why `calm` reproduces core.market.estimator.estimate_map exactly (fed Binance klines + the OI
+sampled at each candle's close, i.e. `venue.arrays.estimator_fields()`, contracts included):
+- a candle either opens pairs at its close or closes the fraction 1 − f of every open pair (after
+  its liquidations), never both; candle 0 does neither (it is the estimator's baseline);
 - the notional opened is split between leveraged longs and leveraged shorts by exactly the taker-
   buy share computed from the published (rounded) volumes, then over the default tiers (5..100x,
   0.15..0.10) with m = 0.004; positions open at the close, on the same float prices the strings
   carry, and are liquidated only by candles after the one that opened them;
-- liquidations transfer (they do not move OI), so the estimator's shrink factor OI₁/OI₀ is the
-  true f and nothing is double counted;
-- the published `sumOpenInterestValue` is the open contracts valued at their entry price (the cost
-  basis), not contracts × price as Binance publishes: with a moving price no other valuation makes
-  ΔOI(USD) equal the notional opened. This is calm's one departure from what venues publish;
-  `sumOpenInterest` (contracts) is true everywhere, and every other world values OI at the close.
-So ΔOI(USD) at an opening candle is the notional opened, and the true map equals the estimate to
-float rounding. The other worlds (tests/sim/worlds.py) each break one of these assumptions.
+- a liquidation closes its pair: OI in contracts falls by exactly the liquidated size, which the
+  estimator (tracking the same levels) subtracts before it reads closes, so its shrink factor is
+  the true f and nothing is double counted;
+- open interest in contracts (`sumOpenInterest`) valued at the close is what opened: Δcontracts ×
+  close is the notional opened at that close;
+- no turnover: every traded dollar beyond the openings is inert churn, which the estimator's
+  default `turnover_share` treats as such.
+So the true map equals the estimate to float rounding. The other worlds (tests/sim/worlds.py) each
+break one of these assumptions.
 """
 
 from .maps import LiqMap, SideTotals, plain_bucket_width, side_totals

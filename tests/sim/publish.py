@@ -55,8 +55,11 @@ class VenueArrays:
     quote_volume: np.ndarray  # traded USD per candle (Binance quoteVol, Bybit turnover, OKX
     #   volCcyQuote)
 
+    contract_value: float = 1.0  # coins per contract
+
     def estimator_fields(self) -> dict[str, np.ndarray]:
-        """Keyword arguments for core's CandleArrays (without importing core)."""
+        """Keyword arguments for core's CandleArrays (without importing core); open interest in
+        contracts is given in coins (contracts × contract value), as CandleArrays wants it."""
         return {
             "open_time_ms": self.open_time_ms.astype(float),
             "high": self.high,
@@ -64,6 +67,8 @@ class VenueArrays:
             "close": self.close,
             "taker_buy_share": self.taker_buy_share,
             "oi_usd": self.oi_usd,
+            "oi_contracts": self.oi_contracts * self.contract_value,
+            "quote_volume": self.quote_volume,
         }
 
 
@@ -165,6 +170,7 @@ class VenuePublication:
             oi[rows],
             v["usd"][rows],
             self.flows.quote_volume[rows],
+            self.contract_value,
         )
 
     # ---- native rows ---------------------------------------------------------------------------

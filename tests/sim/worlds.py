@@ -1,9 +1,12 @@
 """The simulated worlds: name → spec, fixed seeds, each breaking one comfortable assumption.
 
 `calm` is the estimator's own model made true (see tests/sim/__init__.py for why it is exact). The
-others start from calm and change what their description says; they also publish open interest the
-way venues do (`oi_value="mark"`: contracts × the candle's close) and let a liquidation close its
-contracts (`liquidation_oi="close"`), because that is how real markets behave (`REAL_MARKET`).
+others start from calm and change what their description says. Every world publishes open interest
+the way venues do (`oi_value="mark"`: contracts × the candle's close) and lets a liquidation close
+its contracts (`liquidation_oi="close"`), because that is how real markets behave (`REAL_MARKET`);
+the estimator reads open interest in contracts and counts liquidations as closes, so calm needs no
+departure from it (before those model changes calm valued OI at entry and let liquidations
+transfer, `oi_value="entry"`, `liquidation_oi="transfer"`, which the simulator still offers).
 
 Candle indices are 5-minute candles from the start of the window (288 a day, 8,640 in 30 days).
 """
@@ -117,14 +120,15 @@ CALM = WorldSpec(
     name="calm",
     description=(
         "the estimator's own assumptions, exactly: opens at closes split by taker share over the "
-        "default tiers, proportional closes, liquidations leave OI alone, OI valued at entry"
+        "default tiers, proportional closes, liquidations close their OI, no turnover"
     ),
     seed=101,
+    **REAL_MARKET,
 )
 
 
 def _world(name: str, description: str, seed: int, **changes) -> WorldSpec:
-    return replace(CALM, name=name, description=description, seed=seed, **REAL_MARKET, **changes)
+    return replace(CALM, name=name, description=description, seed=seed, **changes)
 
 
 CASCADE_AT = 24 * DAY
