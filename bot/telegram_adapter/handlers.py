@@ -196,6 +196,8 @@ class TelegramHandlers:
         text = command_text(message.text, context.bot.username or "")
         if text is None or (chat.type != Chat.PRIVATE and not text.startswith("/")):
             return  # another bot's command, or group chatter
+        if chat.type != Chat.PRIVATE and not _ours(text, message.text):
+            return  # /ban, /rules: some other bot's command in a shared group, not addressed to us
         user_id = _sender_id(update, chat)
         if user_id is None:
             return
@@ -335,6 +337,15 @@ class TelegramHandlers:
             # "not modified": the same content is already on screen; else the message is gone.
             return "not modified" in error.message.lower()
         return True
+
+
+def _ours(text: str, typed: str) -> bool:
+    """In a group or channel: a command liqwatch knows, or one addressed to it (`/foo@thisbot`,
+    which gets the helpful "unknown command" answer). `typed` is the text as sent."""
+    if command_name(text) in BY_NAME:
+        return True
+    match = _COMMAND.match(typed.strip())
+    return bool(match and match.group(2))  # command_text kept it: the @target is this bot
 
 
 def _sender_id(update: Update, chat: Chat) -> str | None:

@@ -6,6 +6,10 @@ method (429 with `retry_after`, 403 blocked, 400 chat not found) and can enforce
 rate (a token bucket holding one second of messages, answering 429 past it), as Telegram does.
 
 Tests wait on what the server saw (`await fake.wait_for("sendMessage", count=2)`), never sleep.
+
+`replay_next(method, record)` answers the next call of a method with a recorded real reply from
+tests/data/real/telegram (status, headers and body as recorded, an HTML 502 page included): the
+error shapes come from there, not from what this fake's author believed.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class FakeTelegramAPI(TelegramUpdates):
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._faults: list[_Fault] = []
+        self._replays: list[tuple[str, dict[str, Any], int | None]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -158,6 +163,13 @@ class FakeTelegramAPI(TelegramUpdates):
             _Fault(method, count, status, description or default, retry_after, chat_id, migrate_to)
         )
 
+    def replay_next(
+        self, method: str, record: dict[str, Any], count: int = 1, chat_id: int | None = None
+    ) -> None:
+        """Answer the next `count` calls of `method` (to `chat_id` if given) with `record`, a
+        tests/data/real/telegram file: {status, headers, body}."""
+        self._replays.extend([(method, record, chat_id)] * count)
+
     def calls_to(self, method: str, ok_only: bool = True) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
 
@@ -195,6 +207,10 @@ class FakeTelegramAPI(TelegramUpdates):
         params, files = await self._read(request)
         if request.match_info["token"] != self.token:
             return self._answer(method, params, files, 401, {"description": "Unauthorized"})
+        for index, (replayed, record, chat) in enumerate(self._replays):
+            if replayed == method and (chat is None or params.get("chat_id") == chat):
+                del self._replays[index]
+                return self._replay(method, params, files, record)
         fault = self._take_fault(method, params)
         if fault:
             body: dict[str, Any] = {"description": fault.description}
@@ -243,6 +259,24 @@ class FakeTelegramAPI(TelegramUpdates):
         # Wake waiters without blocking the response (wait_for holds the condition briefly).
         asyncio.get_running_loop().create_task(self._notify())
         return web.json_response(body, status=status)
+
+    def _replay(
+        self, method: str, params: dict, files: dict, record: dict[str, Any]
+    ) -> web.Response:
+        status = record.get("status") or 200
+        body = record["body"]
+        self.calls.append(ApiCall(method, params, files, time.monotonic(), status, None))
+        if status == 429:
+            self.count_429 += 1
+        asyncio.get_running_loop().create_task(self._notify())
+        headers = {
+            k: v
+            for k, v in (record.get("headers") or {}).items()
+            if k.lower() not in ("content-type", "content-length")
+        }
+        if isinstance(body, str):
+            return web.Response(text=body, status=status, headers=headers, content_type="text/html")
+        return web.json_response(body, status=status, headers=headers)
 
     async def _notify(self) -> None:
         async with self._changed:
