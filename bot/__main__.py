@@ -13,6 +13,7 @@ from pathlib import Path
 from core.kernel.config import Config
 from core.kernel.errors import ConfigError, LiqwatchError
 
+from . import cli_market
 from . import config as config_module
 from .logs import setup_logging
 
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--check-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     run = sub.add_parser("run", help="run the Telegram/Discord bots and the scheduler")
     common(run)
+    cli_market.add_commands(sub, common)
     sync = sub.add_parser("discord-sync", help="register the slash commands with Discord")
     sync.add_argument("--config", metavar="FILE")
     sync.add_argument("--guild", type=int, metavar="ID", help="one server (instant); else global")
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load_config(args)
         # In a terminal conversation the replies say what went wrong; log lines would only
         # interleave with them. The bot (`run`) logs at the configured level.
-        quiet = args.command in ("liq", "chat", "demo")
+        quiet = args.command in ("liq", "chat", "demo", *cli_market.COMMANDS)
         setup_logging("ERROR" if quiet else cfg.get("log", "level"), cfg.secrets())
         if args.command == "liq":
             return asyncio.run(cmd_liq(args, cfg))
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cmd_chat(cfg, DEMO_GREETING, args.check_seconds))
         if args.command == "run":
             return asyncio.run(cmd_run(cfg))
+        if args.command in cli_market.COMMANDS:
+            return asyncio.run(cli_market.run(args, cfg))
         if args.command == "discord-sync":
             return asyncio.run(cmd_discord_sync(args, cfg))
     except LiqwatchError as exc:

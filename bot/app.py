@@ -24,8 +24,10 @@ from core.kernel.clock import utcnow
 from core.kernel.config import Config
 from core.kernel.errors import ConfigError, UsageError
 from core.market.reader import MarketReader
+from core.market.screener import Screener
 from core.market.snapshots import SnapshotCache
 from core.market.sources import Source, make_source
+from core.market.sources.binance import BinanceClient
 from core.render.alerts import digest_message
 from core.render.chart import render_chart
 from core.store import Store
@@ -94,8 +96,11 @@ def build(
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     service.summaries.listeners.append(jobs.plan_summaries)
+    owned: list[Any] = []
+    service.ctx.screener = _screener(config, snapshots, source, jobs, owned)
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
+    app.owned.extend(owned)
     _configured_summaries(app)
     if any(entry["webhook_url"] for entry in config.summaries):
         # Webhook summaries need no chat platform: their sender comes with the schedule.
@@ -105,6 +110,18 @@ def build(
         app.add_sender(webhooks)
         app.owned.append(webhooks)
     return app
+
+
+def _screener(config: Config, snapshots: SnapshotCache, source: Source, jobs: Jobs, owned: list):
+    """The screener (/top) over `[screener] symbols`, the replay file's symbols, or the most
+    traded perpetuals found on Binance; a job keeps their maps (and so the history) fresh."""
+    symbols = config.get("screener", "symbols") or list(getattr(source, "symbols", ()))
+    client = BinanceClient.from_config(config)
+    owned.append(client)
+    screener = Screener.from_config(config, snapshots, client)
+    screener.fixed = screener.fixed or symbols
+    jobs.every("screener", config.get("screener", "refresh_minutes") * 60, screener.refresh)
+    return screener
 
 
 def _configured_summaries(app: App) -> None:

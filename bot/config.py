@@ -12,6 +12,7 @@ from core.chat import service
 from core.delivery.summaries import SUMMARIES_TABLE
 from core.kernel import config as kernel_config
 from core.kernel.config import Config, Schema
+from core.market.screener import CONFIG as SCREENER_CONFIG
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
 from core.store import CONFIG as STORE_CONFIG
@@ -25,6 +26,7 @@ SCHEMA = Schema(
         *MARKET_PARTS,
         STORE_CONFIG,
         HISTORY_CONFIG,
+        SCREENER_CONFIG,
         service.CONFIG,
         *(platform.config for platform in PLATFORMS.values()),
         LOG_CONFIG,

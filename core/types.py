@@ -71,7 +71,7 @@ class Zone:
     side: Side
     low: float
     high: float
-    peak: float  # price of the biggest level inside the zone
+    peak: float  # the level nearest the zone's notional-weighted centre (analysis rule 5)
     usd: float  # total USD of the zone
     distance_pct: float  # signed % from the current price to the zone's nearest edge
 
@@ -160,6 +160,7 @@ class Section:
 
     name: str
     lines: tuple[str, ...]
+    mono: bool = False  # a table whose columns must line up: shown in a fixed-width font
 
 
 MessageKind = Literal["reply", "report", "alert", "summary", "error", "help"]

@@ -111,7 +111,12 @@ def _fields(message: Message) -> list[_Field]:
     fields: list[_Field] = []
     for section in message.sections:
         name = truncate(escape(section.name), FIELD_NAME_LIMIT)
-        values = split_lines([escape(line) for line in section.lines], FIELD_VALUE_LIMIT) or ["—"]
+        if section.mono:  # a code block keeps the columns; nothing inside it needs escaping
+            lines = [line.replace("`", "'") for line in section.lines]
+            values = [f"```\n{v}\n```" for v in split_lines(lines, FIELD_VALUE_LIMIT - 8)]
+        else:
+            values = split_lines([escape(line) for line in section.lines], FIELD_VALUE_LIMIT)
+        values = values or ["—"]
         for n, value in enumerate(values):
             shown = name if n == 0 else truncate(name + CONTINUED, FIELD_NAME_LIMIT)
             fields.append(_Field(_visible(shown), _visible(value)))

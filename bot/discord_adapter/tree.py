@@ -16,6 +16,7 @@ from discord import app_commands
 from core.chat.api import ALERT_KIND_CHOICES, ALERT_VALUE_HINT, BY_NAME
 
 from .commands import SOMETHING_WENT_WRONG, CommandHandlers
+from .market_commands import market_commands
 from .replies import reply
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,8 @@ def build_commands(h: CommandHandlers) -> list[app_commands.Command[Any, ..., An
     async def help_(interaction: discord.Interaction) -> None:
         await h.help(interaction)
 
-    return [liq, watch, unwatch, watchlist, alert, alerts, delalert, mute, unmute, summary, help_]
+    commands = [liq, watch, unwatch, watchlist, alert, alerts, delalert, mute, unmute, summary]
+    return [*commands, *market_commands(h), help_]
 
 
 def command_payloads(tree: app_commands.CommandTree) -> list[dict[str, Any]]:

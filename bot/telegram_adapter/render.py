@@ -43,7 +43,10 @@ def render_html(message: Message) -> str:
     if head:
         blocks.append("\n".join(head))
     for section in message.sections:
-        body = [f"<b>{escape(section.name)}</b>", *(escape(line) for line in section.lines)]
+        lines = [escape(line) for line in section.lines]
+        if section.mono and lines:
+            lines = ["<pre>" + "\n".join(lines) + "</pre>"]
+        body = [f"<b>{escape(section.name)}</b>", *lines]
         blocks.append("\n".join(body))
     if message.footer:
         blocks.append(f"<i>{escape(message.footer)}</i>")

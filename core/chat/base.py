@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from core.delivery.summaries import SummaryPlanner
 from core.kernel import symbols
@@ -48,6 +49,7 @@ class ChatContext:
     settings: ServiceSettings
     clock: Callable[[], datetime]
     summaries: SummaryPlanner
+    screener: Any = None  # core.market.screener.Screener, attached by the wiring (/top)
 
     def chat_key(self, caller: Caller) -> int:
         """Register the caller's chat (re-activating a paused one); returns its key."""

@@ -52,6 +52,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "How the map evolved: time x price heatmap of liquidation USD",
         "/heatmap BTC 3d",
     ),
+    CommandSpec(
+        "top",
+        "/top [ratio|longs|shorts|near] [N]",
+        "Screener: the most traded perpetuals ranked by their maps",
+        "/top near 5",
+    ),
     CommandSpec("alerts", "/alerts", "List your alerts with their ids", "/alerts"),
     CommandSpec("delalert", "/delalert ID", "Delete one alert by its id", "/delalert 3"),
     CommandSpec(

@@ -18,6 +18,7 @@ from core.alerts.kinds import ALERT_USAGE
 from core.chat import parsing
 from core.chat.commands import BY_NAME
 from core.chat.heatmap import heatmap_args, heatmap_reply
+from core.chat.screener import top_args, top_reply
 from core.chat.service import Service
 from core.kernel import parse
 from core.kernel.errors import LiqwatchError, UsageError
@@ -118,6 +119,7 @@ COMMAND_TABLE: dict[str, Command] = {
     "heatmap": Command(
         lambda s, c, symbol, span=None: heatmap_reply(s.ctx, symbol, span), heatmap_args
     ),
+    "top": Command(lambda s, c, by="ratio", rows=10: top_reply(s.ctx, by, rows), top_args),
     "summary": Command(
         lambda s, c, setting: s.chats.set_summary(c, list(setting)),
         lambda args: {"setting": list(args)},

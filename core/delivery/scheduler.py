@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -74,6 +75,11 @@ class Jobs:
         self.scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
         self._stopping = False
         self._running: set[asyncio.Task] = set()
+        self._extra: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
+
+    def every(self, job_id: str, seconds: float, work: Callable[[], Awaitable[Any]]) -> None:
+        """Another periodic job (e.g. the screener's map refresh), started with the others."""
+        self._extra.append((job_id, seconds, work))
 
     def start(self) -> None:
         """Add the fixed jobs and the summaries; must be called inside the running loop."""
@@ -88,6 +94,14 @@ class Jobs:
         self.scheduler.add_job(
             self.deliver, "interval", seconds=self.deliver_seconds, id="deliver", next_run_time=now
         )
+        for job_id, seconds, work in self._extra:
+            self.scheduler.add_job(
+                self.run_extra,
+                "interval",
+                seconds=seconds,
+                args=(job_id, work),
+                id=job_id,  # first run one interval after the start, not with the first tick
+            )
         self.plan_summaries()
         self.scheduler.start()
 
@@ -121,6 +135,13 @@ class Jobs:
         if stats.messages:
             log.info("alert tick: %d events → %d messages", stats.events, stats.messages)
             await self.deliver()  # on time: do not wait for the next delivery run
+
+    @_job
+    async def run_extra(self, job_id: str, work: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await work()
+        except Exception:
+            log.exception("job %s failed", job_id)
 
     @_job
     async def deliver(self) -> None:

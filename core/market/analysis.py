@@ -27,6 +27,12 @@ Zones (clusters that stand out), per side and inside the window:
   4. Zones are ranked by USD (ties: nearer first); a zone holding less than MIN_ZONE_SHARE (5 %)
      of the side's total is dropped as noise, except the biggest; at most MAX_ZONES_PER_SIDE (3)
      zones per side are kept.
+  5. A zone's `peak` is its level nearest the zone's notional-weighted centre, not its biggest
+     level: two near-equal buckets inside one cluster swap ranks from one refresh to the next,
+     and the arg-max would jump between them (benchmarks/fidelity.py: in the `gap` world the
+     arg-max put the key zone 0.36 % of price away from the true one's on identical edges; the
+     centre puts it on the same level). The zone's low and high, which breakout rules use, are
+     unchanged.
 """
 
 from __future__ import annotations
@@ -148,6 +154,12 @@ def _standing_out(usd: np.ndarray) -> np.ndarray:
     return usd >= threshold
 
 
+def zone_centre(prices: np.ndarray, usd: np.ndarray) -> float:
+    """The zone's level nearest its notional-weighted centre (rule 5 of the module docstring)."""
+    centre = float(np.average(prices, weights=usd)) if usd.sum() > 0 else float(prices[0])
+    return float(prices[int(np.argmin(np.abs(prices - centre)))])
+
+
 def side_zones(
     prices: np.ndarray, usd: np.ndarray, side: Side, p0: float, bucket_width: float
 ) -> list[Zone]:
@@ -172,7 +184,7 @@ def side_zones(
                 side=side,
                 low=low,
                 high=high,
-                peak=float(run_prices[int(np.argmax(run_usd))]),
+                peak=zone_centre(run_prices, run_usd),
                 usd=float(run_usd.sum()),
                 distance_pct=(nearest_edge - p0) / p0 * 100,
             )

@@ -37,7 +37,10 @@ def message_json(message: Message) -> str:
         {
             "title": message.title,
             "lines": list(message.lines),
-            "sections": [{"name": s.name, "lines": list(s.lines)} for s in message.sections],
+            "sections": [
+                {"name": s.name, "lines": list(s.lines), **({"mono": True} if s.mono else {})}
+                for s in message.sections
+            ],
             "footer": message.footer,
             "buttons": [
                 {"label": b.label, "action": b.action, "args": list(b.args)}
@@ -54,7 +57,10 @@ def message_from_db(payload: str, image: bytes | None) -> Message:
     return Message(
         title=data["title"],
         lines=tuple(data["lines"]),
-        sections=tuple(Section(s["name"], tuple(s["lines"])) for s in data["sections"]),
+        sections=tuple(
+            Section(s["name"], tuple(s["lines"]), bool(s.get("mono", False)))
+            for s in data["sections"]
+        ),
         footer=data["footer"],
         image=None if image is None else bytes(image),
         buttons=tuple(Button(b["label"], b["action"], tuple(b["args"])) for b in data["buttons"]),

@@ -53,6 +53,7 @@ from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
 from bot.config import SCHEMA, Config
+from tests.fakes import exchange_universe as universe
 from tests.fakes.exchange_data import (  # noqa: F401  (re-exported: tests build payloads from here)
     DAY_MS,
     HISTORY_DAYS,
@@ -151,6 +152,10 @@ class FakeExchange:
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._requests: dict[str, list[RecordedRequest]] = defaultdict(list)
         self._server = _Server(self._handle)
+        # the universe endpoints (tests/fakes/exchange_universe.py): listings that are not
+        # trading perpetuals ({"coin", "status"/"contractType"...}) and 24 h volume multipliers
+        self.listings_extra: list[dict[str, Any]] = []
+        self.volume_scale: dict[str, float] = {}
         if default_symbols:
             self.add_symbol("BTC", WORKED_PRICE, oi_usd=8e9)
             self.add_symbol("ETH", 3_012.5, oi_usd=4e9)
@@ -301,6 +306,12 @@ class FakeExchange:
             OPEN_INTEREST: lambda: open_interest(self._markets, query, self.now_ms),
             COINGLASS_MAP: lambda: coinglass_map(
                 self._coinglass, self.coinglass_key, query, request.headers
+            ),
+            universe.EXCHANGE_INFO: lambda: universe.exchange_info(
+                self._markets, self.listings_extra, self.now_ms()
+            ),
+            universe.TICKER_24H: lambda: universe.tickers(
+                self._markets, self.listings_extra, self.volume_scale, self.now_ms()
             ),
         }
         route = routes.get(request.path)

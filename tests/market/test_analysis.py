@@ -163,6 +163,16 @@ def test_a_wall_of_neighbouring_levels_is_one_zone_with_its_total_peak_and_dista
     assert zone.distance_pct == pytest.approx(10.0)  # to the zone's nearest edge, $110
 
 
+def test_a_zone_peak_sits_at_its_weighted_centre_so_near_equal_buckets_swapping_do_not_move_it():
+    # two refreshes of one cluster whose outer buckets trade places by a hair: the biggest level
+    # jumps from $112 to $110, the zone's weight stays centred on $111
+    before = analyze(grid_map(100, {110: 30.0, 111: 29.0, 112: 30.5})).key_short
+    after = analyze(grid_map(100, {110: 30.5, 111: 29.0, 112: 30.0})).key_short
+    assert before is not None and after is not None
+    assert before.peak == after.peak == 111
+    assert (before.low, before.high) == (after.low, after.high) == (110, 112)
+
+
 def test_long_zone_distance_is_negative_and_measured_to_its_upper_edge():
     result = analyze(grid_map(100, {90: 20, 91: 20}))
     zone = result.key_long

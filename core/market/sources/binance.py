@@ -264,6 +264,19 @@ class BinanceClient:
         klines = await self.klines_between(symbol, interval, start, now)
         return [k.candle() for k in klines]
 
+    async def market_data(
+        self, path: str, params: dict[str, Any] | None = None, symbol: str | None = None
+    ) -> Any:
+        """The body of any public market-data endpoint (exchangeInfo, 24 h tickers, funding,
+        open interest), with the same error policy; `symbol` (a coin) is sent as its pair."""
+        if symbol is not None:
+            return await self._get(path, symbol, params or {})
+        reply = await self._http.get_json(path, params or {})
+        if reply.ok:
+            return reply.body
+        message = reply.body.get("msg") if isinstance(reply.body, dict) else None
+        raise SourceRejected(f"Binance refused {path}: {message or f'HTTP {reply.status}'}")
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
