@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.chat.api import Config, ConfigPart
 
+from .webhook import check_settings  # imports no Telegram library: reading the config stays light
+
 if TYPE_CHECKING:
     from .adapter import TelegramAdapter
 
@@ -21,6 +23,7 @@ def _check(values, bad) -> None:
         ids = values["telegram"].get(key, [])
         if any(isinstance(x, bool) or not isinstance(x, int) for x in ids):
             raise bad("telegram", key, "must be numeric ids, e.g. [123456789] (not @names)")
+    check_settings(values["telegram"], bad)
 
 
 CONFIG = ConfigPart(
@@ -30,11 +33,19 @@ CONFIG = ConfigPart(
             "api_base_url": "https://api.telegram.org/bot",
             "admins": [],
             "allowed_chats": [],
+            "mode": "polling",  # or "webhook" (bot/telegram_adapter/webhook.py)
+            "listen": "127.0.0.1",
+            "port": 8443,
+            "public_url": "",
+            "secret_token": "",
         }
     },
     check=_check,
-    env={"TELEGRAM_TOKEN": ("telegram", "token")},
-    secrets=(("telegram", "token"),),
+    env={
+        "TELEGRAM_TOKEN": ("telegram", "token"),
+        "TELEGRAM_WEBHOOK_SECRET": ("telegram", "secret_token"),
+    },
+    secrets=(("telegram", "token"), ("telegram", "secret_token")),
 )
 
 

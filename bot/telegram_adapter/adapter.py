@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
@@ -28,6 +28,7 @@ from ..logs import redact, scrub
 from .handlers import TelegramHandlers
 from .render import CallbackCodec
 from .sender import DEFAULT_MESSAGES_PER_SECOND, TelegramSender, build_bot
+from .webhook import start_updates
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class TelegramAdapter:
         self.settings = dict(settings)
         self.poll_timeout = poll_timeout
         redact(str(self.settings.get("token") or ""))
+        redact(str(self.settings.get("secret_token") or ""))
         bot = build_bot(
             self.settings, messages_per_second=messages_per_second, max_retries=max_retries
         )
@@ -94,13 +96,8 @@ class TelegramAdapter:
         if app.post_init:  # only run_polling() calls it: the manual lifecycle must
             await app.post_init(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=self.poll_timeout,
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=3,
-        )
-        log.info("telegram bot @%s is polling", app.bot.username)
+        how = await start_updates(app, self.settings, self.poll_timeout)  # polling or webhook
+        log.info("telegram bot @%s: updates by %s", app.bot.username, how)
 
     async def _unwind(self) -> None:
         """Undo a partial start; its own failure must not hide the reason the start failed."""

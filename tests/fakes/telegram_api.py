@@ -106,6 +106,7 @@ class FakeTelegramAPI(TelegramUpdates):
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.webhook: dict[str, Any] = {}  # what setWebhook registered (url, secret_token...)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -371,7 +372,30 @@ class FakeTelegramAPI(TelegramUpdates):
         return True
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = {}
         return True
+
+    async def _m_setWebhook(self, params: dict, files: dict) -> bool:
+        # https://core.telegram.org/bots/api#setwebhook: url, secret_token, allowed_updates...
+        self.webhook = dict(params)
+        return True
+
+    async def post_to_webhook(self, update: dict[str, Any], secret: str | None = "as set") -> int:
+        """POST one update to the URL setWebhook registered, as Telegram does: JSON body and the
+        X-Telegram-Bot-Api-Secret-Token header (the registered secret, another, or none).
+        Returns the HTTP status the bot answered."""
+        import httpx
+
+        update = {"update_id": next(self._update_ids), **update}
+        headers = {"Content-Type": "application/json"}
+        token = self.webhook.get("secret_token") if secret == "as set" else secret
+        if token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = token
+        async with httpx.AsyncClient() as client:
+            reply = await client.post(
+                self.webhook["url"], content=json.dumps(update), headers=headers
+            )
+        return reply.status_code
 
     async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
         return True
