@@ -64,6 +64,47 @@ class Candle:
     close: float
 
 
+# ---- realised liquidations (core/market/streams → core/store/liquidations) --------------------
+
+
+@dataclass(frozen=True)
+class LiqPrint:
+    """One realised liquidation from a venue's stream. `side` is the side that was liquidated:
+    "long" = a long position was force-closed (by a sell order), whatever the venue calls it."""
+
+    venue: str  # "binance" | "bybit" | "okx"
+    symbol: str  # the coin as liqwatch names it: "BTC"
+    side: Side
+    price: float
+    qty: float  # base coin
+    usd: float
+    at: datetime  # the venue's time of the liquidation (UTC)
+
+
+@dataclass(frozen=True)
+class LiqMinute:
+    """One minute of one symbol's realised liquidations on one venue and side (stored aggregate)."""
+
+    minute: datetime  # start of the minute (UTC)
+    venue: str
+    side: Side
+    usd: float
+    count: int
+    largest_usd: float
+    largest_price: float
+    low: float  # lowest and highest print price in the minute
+    high: float
+
+
+@dataclass(frozen=True)
+class LiqWindow:
+    """A symbol's realised liquidations minute by minute (oldest first) up to `until`: what the
+    cascade alert reads at a tick."""
+
+    until: datetime
+    minutes: tuple[LiqMinute, ...] = ()
+
+
 @dataclass(frozen=True)
 class Zone:
     """A cluster of neighbouring levels on one side that stands out; ranked by `usd`."""

@@ -13,6 +13,7 @@ from collections.abc import Collection
 
 from core.kernel.config import ConfigPart
 from core.store.base import Clock, connect
+from core.store.liquidations import LiquidationStore
 from core.store.map_history import MapHistoryStore
 from core.store.outbox import OutboxItem, OutboxStore
 from core.store.schema import LATEST_VERSION
@@ -21,7 +22,7 @@ from core.store.wicks import WickMark
 __all__ = ["LATEST_VERSION", "OutboxItem", "Store", "WickMark"]
 
 
-class Store(OutboxStore, MapHistoryStore):
+class Store(OutboxStore, MapHistoryStore, LiquidationStore):
     """The one handle on the database. Open with `Store.open(path)`; `close()` when done."""
 
     @classmethod

@@ -171,5 +171,67 @@ MAP_HISTORY = (
     "CREATE INDEX map_history_by_time ON map_history (taken_at)",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5, MAP_HISTORY)
+# Realised liquidations (core/store/liquidations.py): every print once (a venue's resend after a
+# reconnect is the same row: the unique index ignores it), per-minute aggregates kept by a trigger
+# (only rows really inserted count), the streams' gaps, and the chats' liquidation feeds.
+# Times are epoch milliseconds (a print's time as the venue gives it; minute = its minute's start).
+LIQUIDATIONS = (
+    """CREATE TABLE liq_prints (
+        id INTEGER PRIMARY KEY,
+        venue TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('long', 'short')),
+        price REAL NOT NULL,
+        qty REAL NOT NULL,
+        usd REAL NOT NULL,
+        ts INTEGER NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX liq_prints_once ON liq_prints (venue, symbol, ts, side, price, qty)",
+    "CREATE INDEX liq_prints_by_symbol ON liq_prints (symbol, ts)",
+    "CREATE INDEX liq_prints_by_time ON liq_prints (ts)",
+    """CREATE TABLE liq_minutes (
+        symbol TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        venue TEXT NOT NULL,
+        side TEXT NOT NULL,
+        usd REAL NOT NULL,
+        count INTEGER NOT NULL,
+        largest_usd REAL NOT NULL,
+        largest_price REAL NOT NULL,
+        low REAL NOT NULL,
+        high REAL NOT NULL,
+        PRIMARY KEY (symbol, minute, venue, side)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX liq_minutes_by_time ON liq_minutes (minute)",
+    """CREATE TRIGGER liq_prints_per_minute AFTER INSERT ON liq_prints BEGIN
+        INSERT INTO liq_minutes (symbol, minute, venue, side, usd, count, largest_usd,
+            largest_price, low, high)
+        VALUES (NEW.symbol, NEW.ts - NEW.ts % 60000, NEW.venue, NEW.side, NEW.usd, 1, NEW.usd,
+            NEW.price, NEW.price, NEW.price)
+        ON CONFLICT (symbol, minute, venue, side) DO UPDATE SET
+            usd = usd + excluded.usd,
+            count = count + 1,
+            largest_price = CASE WHEN excluded.largest_usd > largest_usd
+                THEN excluded.largest_price ELSE largest_price END,
+            largest_usd = max(largest_usd, excluded.largest_usd),
+            low = min(low, excluded.low),
+            high = max(high, excluded.high);
+    END""",
+    """CREATE TABLE liq_gaps (
+        venue TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        ended INTEGER,
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (venue, started)
+    )""",
+    """CREATE TABLE liq_feeds (
+        chat_key INTEGER PRIMARY KEY REFERENCES chats (key) ON DELETE CASCADE,
+        symbols TEXT NOT NULL,
+        min_usd REAL NOT NULL,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5, MAP_HISTORY, LIQUIDATIONS)
 LATEST_VERSION = len(MIGRATIONS)
