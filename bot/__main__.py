@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram/Discord bots and the scheduler")
     common(run)
     cli_market.add_commands(sub, common)
+    doctor = sub.add_parser("doctor", help="check config, tokens, venues and the database")
+    doctor.add_argument("--config", metavar="FILE", help="TOML config (default ./config.toml)")
     sync = sub.add_parser("discord-sync", help="register the slash commands with Discord")
     sync.add_argument("--config", metavar="FILE")
     sync.add_argument("--guild", type=int, metavar="ID", help="one server (instant); else global")
@@ -152,6 +154,10 @@ async def cmd_discord_sync(args: argparse.Namespace, cfg: Config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # it reports a broken config as a row of its table
+        from . import doctor
+
+        return doctor.main(args)
     try:
         if args.command == "demo":
             from core.market.sources.replay import SAMPLE_PATH

@@ -34,6 +34,11 @@ class FakeDiscord:
         self.app.router.add_get("/api/v10/users/@me", self.me)
         self.app.router.add_get("/api/v10/oauth2/applications/@me", self.application)
         self.app.router.add_get("/gateway", self.gateway)
+        # GET /applications/{application.id}/commands: the global commands, as a list of
+        # application command objects (https://discord.com/developers/docs/interactions/
+        # application-commands#get-global-application-commands); names are what doctor reads
+        self.global_commands: list[str] = []
+        self.app.router.add_get("/api/v10/applications/{app_id}/commands", self.commands)
         self.server = TestServer(self.app, host="127.0.0.1")
 
     @property
@@ -69,6 +74,16 @@ class FakeDiscord:
                 "flags": 0,
             }
         )
+
+    async def commands(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return discord_json({"message": "401: Unauthorized", "code": 0}, status=401)
+        rows = [
+            {"id": str(2000 + n), "application_id": request.match_info["app_id"], "version": "1",
+             "type": 1, "name": name, "description": name}
+            for n, name in enumerate(self.global_commands)
+        ]  # fmt: skip
+        return web.Response(body=json.dumps(rows).encode(), content_type="application/json")
 
     async def gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

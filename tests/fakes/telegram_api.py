@@ -375,6 +375,11 @@ class FakeTelegramAPI(TelegramUpdates):
         self.webhook = {}
         return True
 
+    async def _m_getWebhookInfo(self, params: dict, files: dict) -> dict[str, Any]:
+        # https://core.telegram.org/bots/api#webhookinfo
+        info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False}
+        return {**info, "pending_update_count": 0}
+
     async def _m_setWebhook(self, params: dict, files: dict) -> bool:
         # https://core.telegram.org/bots/api#setwebhook: url, secret_token, allowed_updates...
         self.webhook = dict(params)
