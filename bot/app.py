@@ -93,6 +93,7 @@ def build(
         senders,
         clock=clock,
         digest=lambda _chat_key, held: digest_message(held, muted_from=None, muted_to=clock()),
+        max_attempts=config.get("delivery", "max_attempts"),
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     service.summaries.listeners.append(jobs.plan_summaries)

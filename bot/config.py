@@ -15,6 +15,7 @@ from core.kernel.config import Config, Schema
 from core.market.screener import CONFIG as SCREENER_CONFIG
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
+from core.delivery.deliverer import CONFIG as DELIVERY_CONFIG
 from core.store import CONFIG as STORE_CONFIG
 from core.store.map_history import CONFIG as HISTORY_CONFIG
 
@@ -25,6 +26,7 @@ SCHEMA = Schema(
     parts=(
         *MARKET_PARTS,
         STORE_CONFIG,
+        DELIVERY_CONFIG,
         HISTORY_CONFIG,
         SCREENER_CONFIG,
         service.CONFIG,

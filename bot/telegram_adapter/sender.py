@@ -27,7 +27,14 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
-from core.chat.api import ChatMoved, ChatUnreachable, ConfigError, DeliveryRetryAfter, PartProgress
+from core.chat.api import (
+    ChatMoved,
+    ChatUnreachable,
+    ConfigError,
+    DeliveryRetryAfter,
+    MessageRejected,
+    PartProgress,
+)
 from core.types import ChatRef, Message
 
 from .render import CallbackCodec, keyboard, plan_parts
@@ -275,7 +282,9 @@ class TelegramSender:
         except BadRequest as error:
             if any(gone in error.message.lower() for gone in _GONE):
                 raise ChatUnreachable(f"telegram chat {chat_id}: {error.message}") from error
-            raise
+            # Any other 400 is about this message (too long, a bad file): sending it again
+            # cannot succeed; it goes to the dead letters and the chat's next message follows.
+            raise MessageRejected(f"telegram chat {chat_id}: {error.message}") from error
         return sent
 
     async def _send_part(

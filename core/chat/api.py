@@ -32,6 +32,7 @@ from core.kernel.errors import (
     ConfigError,
     DeliveryRetryAfter,
     LiqwatchError,
+    MessageRejected,
 )
 from core.types import Caller, Message
 
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigPart",
     "DeliveryRetryAfter",
     "LiqwatchError",
+    "MessageRejected",
     "PartProgress",
     "Sender",
     "answer_error",

@@ -9,9 +9,17 @@ Guarantees, given that a message is written to the outbox in the same transactio
   dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
   restart the message is still unsent in the outbox and goes out again. Closing this window would
   need the platform to deduplicate by our id, which neither Telegram nor Discord offers.
+  Recording that fails while the process lives (disk full, database locked) is NOT that window:
+  the accepted id is kept in memory and only the record is retried, never the send; the whole
+  pass backs off (1 s doubling to a minute) while the store fails, logged once per outage.
+  A multi-part message resumes at the part after the last one accepted, across restarts too
+  (`parts_done` in the outbox, see parts.py).
+- never stuck: a message the platform refuses for good (MessageRejected: a non-429 4xx) or that
+  failed `max_attempts` times moves to the dead letters with its reason (logged once), and the
+  chat's newer messages go on.
 - per chat in order: a chat's messages go one after another, and a message waiting for a retry
-  holds back the newer ones of its chat. Different chats are served concurrently, a few at a time,
-  so one slow or failing chat never delays everyone else.
+  holds back the newer ones of its chat (for at most its `max_attempts`). Different chats are
+  served concurrently, a few at a time, so one slow or failing chat never delays everyone else.
 """
 
 from __future__ import annotations
@@ -21,21 +29,35 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections import OrderedDict
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.delivery.parts import PartProgress, resuming
 from core.delivery.ports import Sender
 from core.kernel.clock import utcnow
-from core.kernel.errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter
+from core.kernel.config import ConfigPart
+from core.kernel.errors import (
+    ChatMoved,
+    ChatUnreachable,
+    DeliveryRetryAfter,
+    MessageRejected,
+    StoreError,
+)
 from core.store import OutboxItem, Store
 from core.types import Message
+
+__all__ = ["CONFIG", "Deliverer", "DeliveryStats", "PartProgress", "backoff_seconds"]
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0
+DEFAULT_MAX_ATTEMPTS = 8  # 5 s + 10 s + ... + 320 s: about ten minutes of retries, then dead
+STORE_BACKOFF_FIRST_SECONDS = 1.0
+STORE_BACKOFF_MAX_SECONDS = 60.0
+_STORE_ERRORS = (StoreError, sqlite3.Error)
 
 DigestMaker = Callable[[int, list[Message]], Message]
 
@@ -58,6 +80,8 @@ class DeliveryStats:
     # sender when the pass starts are not fetched at all, so they are not counted here.)
     without_sender: int = 0
     released_mutes: int = 0  # chats whose held alerts became one digest
+    dead: int = 0  # moved to the dead letters (refused for good, or failed too often)
+    store_failed: bool = False  # the store failed: the pass stopped; the next one backs off
 
 
 @dataclass
@@ -67,6 +91,8 @@ class _Tally:
     failed: int = 0
     unreachable: list[int] = field(default_factory=list)
     without_sender: int = 0
+    dead: int = 0
+    store_failed: bool = False
 
     def freeze(self, released_mutes: int) -> DeliveryStats:
         return DeliveryStats(
@@ -76,38 +102,9 @@ class _Tally:
             tuple(self.unreachable),
             self.without_sender,
             released_mutes,
+            self.dead,
+            self.store_failed,
         )
-
-
-class PartProgress:
-    """How many parts of a multi-part message (a chart, then a long text) a platform accepted.
-
-    A Sender records each accepted part; when a later part fails and the outbox retries the
-    message, the sender skips what already went out instead of sending the chart twice. Kept in
-    memory (bounded): after a restart a retry sends every part again, like the one-message window
-    described at the top.
-    """
-
-    def __init__(self, limit: int = 512):
-        self._limit = limit
-        self._done: OrderedDict[tuple, int] = OrderedDict()
-
-    @staticmethod
-    def _key(target: str, message: Message) -> tuple:
-        return (target, hash(message))
-
-    def done(self, target: str, message: Message) -> int:
-        return self._done.get(self._key(target, message), 0)
-
-    def record(self, target: str, message: Message, parts: int) -> None:
-        key = self._key(target, message)
-        self._done[key] = parts
-        self._done.move_to_end(key)
-        while len(self._done) > self._limit:
-            self._done.popitem(last=False)
-
-    def finish(self, target: str, message: Message) -> None:
-        self._done.pop(self._key(target, message), None)
 
 
 LATE_AFTER = timedelta(minutes=5)
@@ -151,6 +148,7 @@ class Deliverer:
         max_concurrent_chats: int = 4,
         batch_size: int = 100,
         digest: DigestMaker | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ):
         self._store = store
         self._senders = senders  # live view: adapters register their senders at start
@@ -163,16 +161,36 @@ class Deliverer:
         # once while the 1 s delivery job runs, and a send can wait out a flood limit for
         # seconds): a second pass must not send the same unsent message again meanwhile.
         self._busy_chats: set[int] = set()
+        self.max_attempts = max(1, int(max_attempts))
+        # Accepted by the platform, not yet recorded (the store failed): outbox id → when. Such a
+        # message is never sent again by this process; only its record is retried.
+        self._accepted: dict[int, datetime] = {}
+        self._store_failures = 0  # consecutive passes that met a store error
+        self._store_retry_at: datetime | None = None
+        self._store_down_since: datetime | None = None
+
+    @property
+    def unrecorded(self) -> int:
+        """Messages the platform accepted whose record is still to be written."""
+        return len(self._accepted)
 
     async def deliver_due(self, now: datetime | None = None) -> DeliveryStats:
-        """One pass over what is due now: send, mark, reschedule. Never raises for a message."""
+        """One pass over what is due now: send, mark, reschedule. Never raises for a message;
+        a store error ends the pass (returned as `store_failed`) and the next passes back off."""
         now = now or self._clock()
-        released = self._release_expired_mutes(now, self._digest) if self._digest else 0
+        if self._store_retry_at is not None and now < self._store_retry_at:
+            return DeliveryStats(store_failed=True)
+        try:
+            self._record_accepted()
+            released = self._release_expired_mutes(now, self._digest) if self._digest else 0
+            # Only platforms that can be sent to now: the mapping is live (adapters register
+            # their senders at start); fetching unsendable messages would fill the batch.
+            due = self._store.due_messages(now, self._batch_size, set(self._senders))
+        except _STORE_ERRORS as error:
+            self._store_fault(error)
+            return DeliveryStats(store_failed=True)
         by_chat: dict[int, list[OutboxItem]] = {}
-        # Only platforms that can be sent to now: the mapping is live (adapters register their
-        # senders at start), and fetching unsendable messages would fill the batch with them.
-        sendable = set(self._senders)
-        for item in self._store.due_messages(now, self._batch_size, sendable):
+        for item in due:
             if item.chat_key not in self._busy_chats:
                 by_chat.setdefault(item.chat_key, []).append(item)
         # Claimed with no await since the query; each chat is released once its outcomes are
@@ -197,7 +215,42 @@ class Deliverer:
         finally:
             for chat_key in list(claimed):  # a task cancelled before it ran
                 release(chat_key)
+        if not tally.store_failed:
+            self._store_ok()
         return tally.freeze(released)
+
+    # ---- the store failing: record later, back off the whole pass -----------------------------
+
+    def _record_accepted(self) -> None:
+        for outbox_id, when in list(self._accepted.items()):
+            self._store.mark_sent(outbox_id, when)
+            del self._accepted[outbox_id]
+
+    def _store_fault(self, error: Exception) -> None:
+        self._store_failures += 1
+        wait = min(
+            STORE_BACKOFF_FIRST_SECONDS * 2 ** min(self._store_failures - 1, 10),
+            STORE_BACKOFF_MAX_SECONDS,
+        )
+        now = self._clock()
+        self._store_retry_at = now + timedelta(seconds=wait)
+        if self._store_down_since is None:
+            self._store_down_since = now
+            log.warning(
+                "the store failed during delivery (%s: %s); backing off, nothing is sent again",
+                type(error).__name__,
+                error,
+            )
+
+    def _store_ok(self) -> None:
+        if self._store_down_since is not None:
+            log.info(
+                "the store works again after %.0f s; delivery resumed",
+                (self._clock() - self._store_down_since).total_seconds(),
+            )
+        self._store_failures = 0
+        self._store_retry_at = None
+        self._store_down_since = None
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set. A failed pass (database locked...) is logged, not fatal."""
@@ -228,20 +281,34 @@ class Deliverer:
         async with self._slots:
             try:
                 for item in items:
+                    if tally.store_failed:
+                        break  # the store is failing: the next pass (after the backoff) goes on
                     if not await self._deliver_one(item, tally, waiting=len(items)):
                         break  # keep the chat's order: the rest waits behind this one
+            except _STORE_ERRORS as error:
+                # Recording an outcome failed: a message the platform accepted is remembered
+                # (never sent again); the others stay as they were and are retried.
+                tally.store_failed = True
+                self._store_fault(error)
             except Exception:
-                # The store failed (e.g. locked): the message stays unsent and is retried.
                 log.exception("delivery to chat %s stopped", items[0].chat_key)
+
+    def _save_parts(self, outbox_id: int) -> Callable[[int], None]:
+        return functools.partial(self._store.record_parts, outbox_id)
 
     async def _deliver_one(self, item: OutboxItem, tally: _Tally, waiting: int) -> bool:
         """Send one message; True if the chat's next message may follow in this pass."""
+        if item.id in self._accepted:  # sent already; only its record failed
+            self._store.mark_sent(item.id, self._accepted.pop(item.id))
+            tally.sent += 1
+            return True
         sender = self._senders.get(item.chat.platform)
         if sender is None:
             tally.without_sender += waiting
             return False
         try:
-            await sender.send(item.chat, late_note(item, self._clock()))
+            with resuming(item.parts_done, self._save_parts(item.id)):
+                await sender.send(item.chat, late_note(item, self._clock()))
         except DeliveryRetryAfter as wait:
             retry_at = self._clock() + timedelta(seconds=wait.seconds)
             self._store.postpone(item.id, retry_at, f"rate limited: retry after {wait.seconds:g}s")
@@ -267,10 +334,16 @@ class Deliverer:
             return False
         except asyncio.CancelledError:
             raise
+        except MessageRejected as refused:
+            self._bury(item, f"refused: {refused}", tally)
+            return True  # the chat's newer messages are not held back by this one
         except Exception as error:
             failures = item.attempts + 1
-            retry_at = self._clock() + timedelta(seconds=backoff_seconds(failures))
             reason = f"{type(error).__name__}: {error}"
+            if failures >= self.max_attempts:
+                self._bury(item, f"failed {failures} times, last: {reason}", tally, failures)
+                return True
+            retry_at = self._clock() + timedelta(seconds=backoff_seconds(failures))
             self._store.mark_failed(item.id, reason, retry_at)
             tally.failed += 1
             if item.attempts == 0:  # once per message: a dead platform must not flood the log
@@ -283,7 +356,28 @@ class Deliverer:
                 )
             return False
         # Recorded right after the platform accepted, with no await in between: this step is the
-        # whole "could be sent twice" window described at the top.
-        self._store.mark_sent(item.id, self._clock())
+        # whole "could be sent twice" window described at the top. Should the write fail, the id
+        # is remembered first, so the send is never repeated by this process.
+        accepted_at = self._clock()
+        self._accepted[item.id] = accepted_at
+        self._store.mark_sent(item.id, accepted_at)
+        del self._accepted[item.id]
         tally.sent += 1
         return True
+
+    def _bury(self, item: OutboxItem, reason: str, tally: _Tally, attempts: int | None = None):
+        """To the dead letters, logged once (the row leaves the outbox, so this is its only
+        line)."""
+        self._store.dead_letter(item.id, reason, attempts)
+        tally.dead += 1
+        log.warning(
+            "outbox message %s (%s) to %s chat %s moved to the dead letters: %s",
+            item.id,
+            item.message.kind,
+            item.chat.platform,
+            item.chat.chat_id,
+            reason[:300],
+        )
+
+
+CONFIG = ConfigPart({"delivery": {"max_attempts": DEFAULT_MAX_ATTEMPTS}})

@@ -54,6 +54,12 @@ class DeliveryRetryAfter(Exception):
         self.seconds = float(seconds)
 
 
+class MessageRejected(Exception):
+    """The platform refused this message for good (a non-429 4xx such as Discord's 50035 invalid
+    form body): sending it again cannot succeed. It moves to the dead letters; the chat's newer
+    messages go on."""
+
+
 class ChatUnreachable(Exception):
     """The chat blocked the bot, removed it, or no longer exists: stop sending to it."""
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from core.store.codec import chat_ref_of_row, db_time, message_from_db, message_json, py_time
+from core.store.dead_letters import DeadLetterStore
 from core.store.subscriptions import SubscriptionStore
 from core.store.wicks import WickMark, WickMarkStore
 from core.types import ChatRef, Message
@@ -33,10 +34,12 @@ class OutboxItem:
     created_at: datetime
     due_at: datetime | None = None
     last_error: str | None = None
+    parts_done: int = 0  # parts of a multi-part message the platform accepted already
 
 
 _ITEM_COLUMNS = (
     "o.id, o.chat_key, o.payload, o.image, o.attempts, o.created_at, o.due_at, o.last_error,"
+    " o.parts_done,"
     " c.platform, c.chat_id, c.thread_id, c.user_id, c.fallback_chat_id, c.kind AS chat_kind,"
     " c.tz"
 )
@@ -53,10 +56,11 @@ def _item(row: dict[str, Any]) -> OutboxItem:
         created_at=py_time(row["created_at"]),
         due_at=py_time(row["due_at"]),
         last_error=row["last_error"],
+        parts_done=row["parts_done"],
     )
 
 
-class OutboxStore(SubscriptionStore, WickMarkStore):
+class OutboxStore(SubscriptionStore, WickMarkStore, DeadLetterStore):
     def enqueue(
         self,
         chat_key: int,

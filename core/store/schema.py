@@ -233,5 +233,32 @@ LIQUIDATIONS = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (V1, V2, V3, V4, V5, MAP_HISTORY, LIQUIDATIONS)
+# Delivery (core/store/outbox.py, core/store/dead_letters.py): how many parts of a multi-part
+# message the platform accepted (a restart resumes at the next part), and the dead letters:
+# messages that failed for good or too often, kept with their reason, out of their chat's way.
+DELIVERY = (
+    "ALTER TABLE outbox ADD COLUMN parts_done INTEGER NOT NULL DEFAULT 0",
+    """CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        chat_key INTEGER NOT NULL REFERENCES chats (key) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        image BLOB,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        dead_at TEXT NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    MAP_HISTORY,
+    LIQUIDATIONS,
+    DELIVERY,
+)
 LATEST_VERSION = len(MIGRATIONS)

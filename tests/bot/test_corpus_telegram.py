@@ -18,7 +18,7 @@ import pytest
 
 from bot.telegram_adapter import TelegramSender, build_bot
 from bot.telegram_adapter.render import CallbackCodec
-from core.kernel.errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter
+from core.kernel.errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter, MessageRejected
 from core.types import ChatRef, Message
 from tests.fakes.corpus import load
 from tests.telegram_helpers import (  # noqa: F401  (*_fixture: the bot/fake/launch fixtures)
@@ -206,9 +206,16 @@ async def test_recorded_passing_faults_are_left_to_the_retry(fake, sender, name)
     fake.replay_next("sendMessage", load("telegram", name))
     with pytest.raises(Exception) as raised:
         await sender.send(ChatRef("telegram", "4242"), ALERT)
-    assert not isinstance(raised.value, ChatUnreachable | DeliveryRetryAfter | ChatMoved)
+    permanent = ChatUnreachable | DeliveryRetryAfter | ChatMoved | MessageRejected
+    assert not isinstance(raised.value, permanent)
     await sender.send(ChatRef("telegram", "4242"), ALERT)  # the next try goes through
     assert len(fake.calls_to("sendMessage")) == 1
+
+
+async def test_any_other_400_refuses_this_message_for_good(fake, sender):
+    fake.fail_next("sendMessage", status=400, description="Bad Request: message is too long")
+    with pytest.raises(MessageRejected, match="too long"):
+        await sender.send(ChatRef("telegram", "4242"), ALERT)
 
 
 async def test_recorded_429_waits_what_telegram_says(fake, sender):

@@ -142,8 +142,10 @@ async def test_an_alert_that_waited_says_when_it_was_raised(store, clock):
 
 
 async def test_failures_back_off_exponentially_log_once_and_never_lose_the_message(
-    store, deliverer, telegram, clock, caplog
+    store, telegram, clock, caplog
 ):
+    # Within its attempts a message is retried (beyond them: tests/delivery/test_dead_letters.py).
+    deliverer = Deliverer(store, {"telegram": telegram}, clock=clock, max_attempts=20)
     queue(store, "flaky", "important")
     queue(store, "fine", "meanwhile")
     telegram.faults["flaky"] = [ConnectionError("reset by peer") for _ in range(9)]
