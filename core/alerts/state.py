@@ -30,6 +30,9 @@ class RuleState:
     # map no longer lists (the price walked through it) can still say how big it was
     watch_up_usd: float | None = None
     watch_down_usd: float | None = None
+    # cluster: the big zones near the price at the last good tick (a zone overlapping one of
+    # these is the same cluster, already told); absent in older states: none remembered
+    clusters: tuple[Bounds, ...] = ()
 
     def to_json(self) -> str:
         """Compact, deterministic JSON: equal states give equal strings."""
@@ -44,6 +47,7 @@ class RuleState:
             "wd": self.watch_down,
             "wuu": self.watch_up_usd,
             "wdu": self.watch_down_usd,
+            "cl": [list(bounds) for bounds in self.clusters] or None,
         }
         present = {
             key: value for key, value in fields.items() if value is not None and value is not False
@@ -96,6 +100,14 @@ def _optional_bounds(value: object) -> Bounds | None:
     return (low, high)
 
 
+def _bounds_list(value: object) -> tuple[Bounds, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > 64:
+        raise _BadState
+    return tuple(b for b in (_optional_bounds(item) for item in value) if b is not None)
+
+
 @lru_cache(maxsize=1 << 17)  # states repeat tick after tick: parse each distinct string once
 def parse_state(text: str) -> RuleState:
     try:
@@ -116,6 +128,7 @@ def parse_state(text: str) -> RuleState:
             # absent in states written before the amounts were kept: None, the amount is unknown
             watch_up_usd=_optional_usd(raw.get("wuu")),
             watch_down_usd=_optional_usd(raw.get("wdu")),
+            clusters=_bounds_list(raw.get("cl")),
         )
     except (ValueError, TypeError, OverflowError, RecursionError):  # + _BadState, JSONDecodeError
         return FRESH

@@ -62,9 +62,10 @@ def _liq_args(args: tuple[str, ...]) -> dict[str, Any]:
 def _alert_args(args: tuple[str, ...]) -> dict[str, Any]:
     if len(args) < 2:
         raise UsageError(f"Usage: {ALERT_USAGE}")
-    if len(args) > 3:
+    # cluster takes USD and PCT: one more word
+    if len(args) > 3 and not (args[1].lower() == "cluster" and len(args) == 4):
         raise UsageError(f"Too many arguments. Usage: {ALERT_USAGE}")
-    return {"symbol": args[0], "kind": args[1], "value": args[2] if len(args) > 2 else None}
+    return {"symbol": args[0], "kind": args[1], "value": " ".join(args[2:]) or None}
 
 
 def _one_arg(name: str, option: str) -> Callable[[tuple[str, ...]], dict[str, Any]]:
