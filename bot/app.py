@@ -13,6 +13,7 @@ from typing import Any
 
 from core.alerts.kinds import KIND_NAMES
 from core.alerts.monitor import Monitor
+from core.alerts.wallet_watch import WalletWatcher
 from core.chat.base import ServiceSettings
 from core.chat.dispatch import Dispatcher
 from core.chat.service import Service
@@ -28,6 +29,7 @@ from core.market.screener import Screener
 from core.market.snapshots import SnapshotCache
 from core.market.sources import Source, make_source
 from core.market.sources.binance import BinanceClient
+from core.market.sources.hyperliquid import HyperliquidClient
 from core.render.alerts import digest_message
 from core.render.chart import render_chart
 from core.store import Store
@@ -99,9 +101,11 @@ def build(
     service.summaries.listeners.append(jobs.plan_summaries)
     owned: list[Any] = []
     service.ctx.screener = _screener(config, snapshots, source, jobs, owned)
+    service.ctx.wallets = wallets = _wallets(config, store, jobs, clock)
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
     app.owned.extend(owned)
+    app.owned.append(wallets.client)
     _configured_summaries(app)
     if any(entry["webhook_url"] for entry in config.summaries):
         # Webhook summaries need no chat platform: their sender comes with the schedule.
@@ -123,6 +127,15 @@ def _screener(config: Config, snapshots: SnapshotCache, source: Source, jobs: Jo
     screener.fixed = screener.fixed or symbols
     jobs.every("screener", config.get("screener", "refresh_minutes") * 60, screener.refresh)
     return screener
+
+
+def _wallets(config: Config, store: Store, jobs: Jobs, clock) -> WalletWatcher:
+    """Hyperliquid wallets: the configured ones (the observed map) and the chats' /wallet
+    watches, read round-robin by one job within the venue's weight budget."""
+    client = HyperliquidClient.from_config(config, clock)
+    watcher = WalletWatcher.from_config(config, client, store, clock)
+    jobs.every("wallets", config.get("sources.hyperliquid", "refresh_seconds"), watcher.run)
+    return watcher
 
 
 def _configured_summaries(app: App) -> None:

@@ -13,6 +13,7 @@ from core.delivery.summaries import SUMMARIES_TABLE
 from core.kernel import config as kernel_config
 from core.kernel.config import Config, Schema
 from core.market.screener import CONFIG as SCREENER_CONFIG
+from core.market.sources.hyperliquid import CONFIG as HYPERLIQUID_CONFIG
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
 from core.delivery.deliverer import CONFIG as DELIVERY_CONFIG
@@ -25,6 +26,7 @@ from .platforms import PLATFORMS
 SCHEMA = Schema(
     parts=(
         *MARKET_PARTS,
+        HYPERLIQUID_CONFIG,
         STORE_CONFIG,
         DELIVERY_CONFIG,
         HISTORY_CONFIG,

@@ -338,3 +338,73 @@ class Notice:
     @property
     def price(self) -> float:
         return self.event.price
+
+
+# ---- Hyperliquid wallets (core/market/sources/hyperliquid → core/store/wallets) ---------------
+
+
+@dataclass(frozen=True)
+class WalletPosition:
+    """One open perpetual position of a Hyperliquid wallet, as `clearinghouseState` gives it."""
+
+    coin: str  # "BTC"
+    size: float  # signed, in coins: > 0 long, < 0 short (the venue's `szi`)
+    entry_px: float
+    liquidation_px: float | None  # None: cross margin with collateral enough for no price
+    leverage: int
+    margin_type: Literal["cross", "isolated"]
+    position_usd: float  # |size| x the mark price when read (`positionValue`)
+
+    @property
+    def side(self) -> Side:
+        return "long" if self.size > 0 else "short"
+
+    @property
+    def mark_px(self) -> float:
+        """The mark price at the reading, implied by `positionValue` / |size|."""
+        return self.position_usd / abs(self.size) if self.size else 0.0
+
+    @property
+    def distance_pct(self) -> float | None:
+        """How far the mark price (at the reading) is from the liquidation price, in % of the
+        mark: 0 or less means it is there. None with no liquidation price."""
+        mark = self.mark_px
+        if self.liquidation_px is None or mark <= 0:
+            return None
+        gap = mark - self.liquidation_px if self.size > 0 else self.liquidation_px - mark
+        return gap / mark * 100
+
+
+@dataclass(frozen=True)
+class WalletReading:
+    """A wallet's open positions at one moment (one `clearinghouseState` read)."""
+
+    address: str  # "0x" + 40 lower-case hex digits
+    read_at: datetime  # UTC
+    positions: tuple[WalletPosition, ...] = ()
+    account_usd: float = 0.0  # marginSummary.accountValue
+
+
+@dataclass(frozen=True)
+class ObservedCoverage:
+    """How much of a venue's open interest an observed map (wallets' own positions) shows."""
+
+    coin: str
+    open_interest_usd: float  # the venue's, one side (every long has a short)
+    long_usd: float  # observed open longs (at the mark price now), with or without a liq. price
+    short_usd: float
+    no_liq_count: int = 0  # positions with no liquidation price (cross, ample collateral)
+    no_liq_usd: float = 0.0  # ...their notional, counted apart: not on the map
+    past_liq_count: int = 0  # readings whose liquidation price the mark has crossed since: left out
+    wallets: int = 0  # fresh readings used
+    wallets_stale: int = 0  # readings too old to use
+    wallets_unread: int = 0  # configured wallets never read yet
+    oldest_read_at: datetime | None = None
+    newest_read_at: datetime | None = None
+
+    @property
+    def share(self) -> float:
+        """Observed notional over open interest, both sides: (longs + shorts) / (2 x OI)."""
+        if self.open_interest_usd <= 0:
+            return 0.0
+        return (self.long_usd + self.short_usd) / (2 * self.open_interest_usd)

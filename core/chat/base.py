@@ -50,6 +50,7 @@ class ChatContext:
     clock: Callable[[], datetime]
     summaries: SummaryPlanner
     screener: Any = None  # core.market.screener.Screener, attached by the wiring (/top)
+    wallets: Any = None  # core.alerts.wallet_watch.WalletWatcher, attached by the wiring (/wallet)
 
     def chat_key(self, caller: Caller) -> int:
         """Register the caller's chat (re-activating a paused one); returns its key."""

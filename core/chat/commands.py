@@ -77,6 +77,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "/summary BTC ETH daily 08:00 Europe/Berlin",
         chat_wide=True,
     ),
+    CommandSpec(
+        "wallet",
+        "/wallet 0x… [PCT] | off",
+        "Private chat: alert when your Hyperliquid positions near liquidation (default 5%)",
+        "/wallet 0x5e9ee1089755c3435139848e47e6635505d5a13a 5",
+    ),
     CommandSpec("help", "/help", "What the bot does and every command", "/help"),
 )
 

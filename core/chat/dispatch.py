@@ -20,6 +20,7 @@ from core.chat.commands import BY_NAME
 from core.chat.heatmap import heatmap_args, heatmap_reply
 from core.chat.screener import top_args, top_reply
 from core.chat.service import Service
+from core.chat.wallet import wallet_args, wallet_reply
 from core.kernel import parse
 from core.kernel.errors import LiqwatchError, UsageError
 from core.render.report import INTERNAL_ERROR, error_message
@@ -121,6 +122,7 @@ COMMAND_TABLE: dict[str, Command] = {
         lambda s, c, symbol, span=None: heatmap_reply(s.ctx, symbol, span), heatmap_args
     ),
     "top": Command(lambda s, c, by="ratio", rows=10: top_reply(s.ctx, by, rows), top_args),
+    "wallet": Command(lambda s, c, **options: wallet_reply(s.ctx, c, **options), wallet_args),
     "summary": Command(
         lambda s, c, setting: s.chats.set_summary(c, list(setting)),
         lambda args: {"setting": list(args)},

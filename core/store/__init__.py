@@ -17,12 +17,13 @@ from core.store.liquidations import LiquidationStore
 from core.store.map_history import MapHistoryStore
 from core.store.outbox import OutboxItem, OutboxStore
 from core.store.schema import LATEST_VERSION
+from core.store.wallets import WalletStore
 from core.store.wicks import WickMark
 
 __all__ = ["LATEST_VERSION", "OutboxItem", "Store", "WickMark"]
 
 
-class Store(OutboxStore, MapHistoryStore, LiquidationStore):
+class Store(WalletStore, OutboxStore, MapHistoryStore, LiquidationStore):
     """The one handle on the database. Open with `Store.open(path)`; `close()` when done."""
 
     @classmethod

@@ -251,6 +251,27 @@ DELIVERY = (
     )""",
 )
 
+# Hyperliquid wallets (core/store/wallets.py): the latest reading of each configured or watched
+# wallet, and the chats' /wallet watches (one per chat, with its alert state).
+WALLETS = (
+    """CREATE TABLE hl_wallets (
+        address TEXT PRIMARY KEY,
+        configured INTEGER NOT NULL DEFAULT 0,
+        read_at TEXT,
+        account_usd REAL,
+        positions TEXT,
+        error TEXT
+    )""",
+    """CREATE TABLE wallet_watches (
+        chat_key INTEGER PRIMARY KEY REFERENCES chats (key) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        pct REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX wallet_watches_by_address ON wallet_watches (address)",
+)
+
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     V1,
     V2,
@@ -260,5 +281,6 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     MAP_HISTORY,
     LIQUIDATIONS,
     DELIVERY,
+    WALLETS,
 )
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,4 +1,5 @@
-"""One small async JSON fetcher shared by the HTTP sources (Binance, Coinglass).
+"""One small async JSON fetcher shared by the HTTP sources (Binance, Coinglass, the venues; POST
+for Hyperliquid's /info).
 
 What it decides so the sources don't have to:
 - retries, bounded, with exponential backoff and jitter, on 5xx, timeouts and connection errors;
@@ -131,12 +132,19 @@ class JsonFetcher:
     async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> JsonReply:
         """GET `path`; returns a 2xx or 4xx reply, raises SourceUnavailable for everything else."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        return await self._fetch(path, query, None)
+
+    async def post_json(self, path: str, body: Any) -> JsonReply:
+        """POST `body` as JSON to `path` (Hyperliquid's /info), with the same policy as GET."""
+        return await self._fetch(path, {}, body)
+
+    async def _fetch(self, path: str, query: dict[str, Any], body: Any) -> JsonReply:
         where = f"{self.vendor} {path}"
         self._refuse_while_banned()
         last_reason = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                return await self._attempt(path, query, where)
+                return await self._attempt(path, query, where, body)
             except _Retry as retry:
                 last_reason = retry.reason
                 if attempt == self.retry.attempts:
@@ -167,10 +175,12 @@ class JsonFetcher:
         log.warning("%s: HTTP 418 (IP banned) for %.0f s: no request until then", where, wait)
         return SourceUnavailable(f"{self.vendor} banned us for now; try again in {wait:.0f} s.")
 
-    async def _attempt(self, path: str, query: dict[str, Any], where: str) -> JsonReply:
+    async def _attempt(
+        self, path: str, query: dict[str, Any], where: str, body: Any = None
+    ) -> JsonReply:
         try:
             async with asyncio.timeout(self.deadline_seconds):
-                status, headers, raw = await self._read(path, query, where)
+                status, headers, raw = await self._read(path, query, where, body)
         except TimeoutError:
             raise _Retry(f"timed out: no complete reply in {self.deadline_seconds:g} s") from None
         except httpx.TimeoutException:
@@ -201,11 +211,16 @@ class JsonFetcher:
         raise SourceUnavailable(f"{self.vendor} answered HTTP {status}.")
 
     async def _read(
-        self, path: str, query: dict[str, Any], where: str
+        self, path: str, query: dict[str, Any], where: str, body: Any = None
     ) -> tuple[int, httpx.Headers, bytes]:
-        """Status, headers and the body, read in chunks up to the size cap."""
+        """Status, headers and the body, read in chunks up to the size cap (a POST when there is
+        a `body`)."""
         cap = self.max_body_bytes
-        async with self._client.stream("GET", path, params=query) as response:
+        if body is None:
+            request = self._client.stream("GET", path, params=query)
+        else:
+            request = self._client.stream("POST", path, json=body)
+        async with request as response:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise self._too_big(where, int(declared))
