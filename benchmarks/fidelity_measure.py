@@ -63,8 +63,41 @@ def venue_candles(world: World, venue: str) -> CandleArrays:
         "oi_contracts": a.oi_contracts * publication.contract_value,  # coins
         "quote_volume": a.quote_volume,
     }
+    available = fill_gaps(world, venue, available)
     known = [f.name for f in fields(CandleArrays)]
     return CandleArrays(**{name: available[name] for name in known if name in available})
+
+
+def fill_gaps(world: World, venue: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Candles this venue did not publish but another venue did (the same market: a wick seen
+    there reached this venue's levels too) are added with the other venue's high, low, close and
+    taker share, and no open interest or volume (NaN)."""
+    times = columns["open_time_ms"]
+    extra: dict[float, tuple[float, float, float, float]] = {}
+    for other, publication in world.venues.items():
+        if other == venue:
+            continue
+        a = publication.arrays
+        share = borrowed_share(world, other)
+        for i in np.flatnonzero(~np.isin(a.open_time_ms.astype(float), times)).tolist():
+            key = float(a.open_time_ms[i])
+            extra.setdefault(key, (a.high[i], a.low[i], a.close[i], share[i]))
+    if not extra:
+        return columns
+    added = sorted(extra)
+    rows = np.array([extra[t] for t in added], dtype=float).reshape(-1, 4)
+    new = {
+        "open_time_ms": np.array(added),
+        "high": rows[:, 0],
+        "low": rows[:, 1],
+        "close": rows[:, 2],
+        "taker_buy_share": rows[:, 3],
+    }
+    order = np.argsort(np.concatenate((times, new["open_time_ms"])), kind="stable")
+    return {
+        name: np.concatenate((values, new.get(name, np.full(len(added), np.nan))))[order]
+        for name, values in columns.items()
+    }
 
 
 def sum_maps(maps: list[Map]) -> Map:

@@ -8,30 +8,39 @@ oldest to newest (the first usable candle is only the baseline); at each candle 
 1. **Consume.** A long level is liquidated when the candle's low reaches it (`low <= liq`), a short
    level when the high reaches it (`high >= liq`). Consumed levels leave the map, and their size
    (USD at entry / π at entry) is the liquidated open interest Lₜ.
-2. **Liquidations are closes.** Open interest after the liquidations is Bₜ = OIₜ₋₁ − Lₜ (Lₜ at
-   most OIₜ₋₁), so the net flow of the candle is Nₜ = OIₜ − Bₜ: a fall that the liquidations
-   explain shrinks nobody a second time.
-3. **Turnover.** With the candle's quote volume Vₜ, the volume the net flow does not explain is
-   partly positions opened and closed inside the window: τₜ = `turnover_share` × max(0, Vₜ/πₜ −
-   |Nₜ|) units (at most Bₜ and OIₜ), opened *and* closed. Without volume (NaN) τₜ = 0.
-4. **Shrink.** Closes Cₜ = max(0, −Nₜ) + τₜ: every surviving level, long and short alike, keeps
-   (Bₜ − Cₜ)/Bₜ of its notional. We cannot tell which cohort closed, so the closes split in
-   proportion to size; positions open before the window (invisible to the map) close in the same
-   proportion, which is why the factor uses the market's OI rather than the map's own total.
-5. **Open.** Opens Oₜ = max(0, Nₜ) + τₜ units, i.e. Oₜ·πₜ USD, at the candle's **close** (open
-   interest is sampled at the candle's end; the candle that opens a position never liquidates
-   it). The long cohort gets the taker-buy share, the short cohort the rest; each cohort is spread
-   over the leverage tiers by weight. Isolated margin with maintenance-margin rate m:
-   long `EP·(1−1/L)/(1−m)`, short `EP·(1+1/L)/(1+m)`.
+2. **Liquidations are closes.** The liquidated units leave open interest: after the wicks it is
+   OIₜ₋₁ − Lₜ (Lₜ at most OIₜ₋₁), so an OI fall the liquidations explain shrinks nobody a second
+   time, and a flat OI across liquidations means someone opened.
+3. **Turnover** (off by default: `turnover_share` 0). Positions opened and closed inside the
+   window are a second book: each candle opens τₜ = `turnover_share` × Vₜ/πₜ units (Vₜ the quote
+   volume; none when unknown), and the book closes a share 1 − δ of itself every candle, δ =
+   exp(−candle / `turnover_hours`), whatever the OI does. Both move OI.
+4. **Regular flow.** What is left, Nₜ = OIₜ − (OIₜ₋₁ − Lₜ − turnover closes + τₜ), is the
+   regular book's: a fall closes the same fraction of every regular level, long and short alike
+   (we cannot tell which cohort closed, so closes split in proportion to size; positions open
+   before the window, invisible to the map, close in the same proportion, which is why the
+   factor uses the market's OI rather than the map's own total); a rise opens Nₜ units. A candle
+   without an OI sample has Nₜ = 0 (only its wicks and turnover move the model's OI) and the
+   rest of the change lands on the next sample.
+5. **Open** at the candle's **close** (open interest is sampled at the candle's end; the candle
+   that opens a position never liquidates it), units × πₜ in USD. The long cohort gets the
+   taker-buy share, the short cohort the rest; each is spread over the leverage tiers by weight.
+   Isolated margin with maintenance-margin rate m: long `EP·(1−1/L)/(1−m)`, short
+   `EP·(1+1/L)/(1+m)`.
 6. **Bucket** the surviving levels: width = `bucket_pct` % of the last close, rounded to a plain
-   number (1, 2 or 5 × 10^k; $100 for BTC), each level to the nearest bucket.
+   number (1, 2 or 5 × 10^k; $100 for BTC), each level to the nearest bucket; under a cent is
+   dust.
+
+Why each step is there: benchmarks/fidelity.py measures the model against simulated markets whose
+positions are known (tests/sim); README "How the estimate works" has its table.
 
 How it runs fast: whether a level survives depends on prices only, so each level's liquidation
 candle (the first later wick that reaches it) is found for all levels at once (sparse tables of
 minima and maxima). Amounts then follow one scalar recurrence over candles: a level born at b
-holds Oᵦ·q·Gₜ/Gᵦ, with G the running product of the shrink factors and q its side share × tier
-share, so Lₜ = Gₜ₋₁ · Σ (Oᵦ/Gᵦ)·q over the levels dying at t. tests/oracles/estimator_reference.py
-walks the same model one position at a time; tests and `benchmarks/estimator.py` compare the two.
+holds Oᵦ·q·Gₜ/Gᵦ per book, with G the running product of that book's factors and q its side
+share × tier share, so Lₜ = Gₜ₋₁ · Σ (Oᵦ/Gᵦ)·q over the levels dying at t.
+tests/oracles/estimator_reference.py walks the same model one position at a time; tests and
+`benchmarks/estimator.py` compare the two. Inputs, parameters and cleaning: estimator_inputs.py.
 
 Bad inputs have defined outcomes (see `clean_inputs`): never NaN or inf in the output.
 """
@@ -39,166 +48,32 @@ Bad inputs have defined outcomes (see `clean_inputs`): never NaN or inf in the o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from operator import mul
+from typing import NamedTuple
 
 import numpy as np
 
-from core.kernel.errors import ConfigError, DataError
+from core.kernel.errors import DataError
+from core.market.estimator_inputs import CandleArrays, CleanInputs, EstimatorParams, clean_inputs
 
-
-@dataclass(frozen=True)
-class EstimatorParams:
-    """Leverage tiers and weights, maintenance-margin rate and bucket width ([estimator])."""
-
-    leverage: tuple[float, ...] = (5, 10, 25, 50, 100)
-    weights: tuple[float, ...] = (0.15, 0.30, 0.25, 0.20, 0.10)
-    maintenance_margin: float = 0.004
-    bucket_pct: float = 0.1  # bucket width as % of price, rounded to a plain number ($100 for BTC)
-    # share of the volume the net OI change does not explain that opened and closed in the window
-    turnover_share: float = 0.0
-
-    def __post_init__(self) -> None:
-        # Accept lists (TOML gives lists) but keep the value hashable and immutable.
-        object.__setattr__(self, "leverage", tuple(float(x) for x in self.leverage))
-        object.__setattr__(self, "weights", tuple(float(x) for x in self.weights))
-        if not self.leverage or len(self.leverage) != len(self.weights):
-            raise ConfigError("[estimator] weights must have one weight per leverage tier")
-        if any(not math.isfinite(x) or x <= 1 for x in self.leverage):
-            raise ConfigError("[estimator] leverage must be numbers above 1")
-        if any(not math.isfinite(x) or x < 0 for x in self.weights) or sum(self.weights) <= 0:
-            raise ConfigError("[estimator] weights must be non-negative and not all 0")
-        if not 0 <= self.maintenance_margin < 0.5:
-            raise ConfigError("[estimator] maintenance_margin must be between 0 and 0.5")
-        if not 0 < self.bucket_pct <= 5:
-            raise ConfigError("[estimator] bucket_pct must be above 0 and at most 5")
-        if not 0 <= self.turnover_share <= 1:
-            raise ConfigError("[estimator] turnover_share must be between 0 and 1")
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any]) -> EstimatorParams:
-        """From core.config's [estimator] section; keys the model does not use (days, interval:
-        the fetcher's) are ignored, missing keys keep their defaults."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in section.items() if key in known})
-
-    @property
-    def tier_shares(self) -> tuple[float, ...]:
-        """Weights normalised to sum to 1, so that a cohort's whole notional is spread."""
-        total = sum(self.weights)
-        return tuple(w / total for w in self.weights)
-
-    @property
-    def long_liq_factors(self) -> tuple[float, ...]:
-        """Liquidation price / entry price of a long, per tier: (1−1/L)/(1−m)."""
-        m = self.maintenance_margin
-        return tuple((1 - 1 / lev) / (1 - m) for lev in self.leverage)
-
-    @property
-    def short_liq_factors(self) -> tuple[float, ...]:
-        """Liquidation price / entry price of a short, per tier: (1+1/L)/(1+m)."""
-        m = self.maintenance_margin
-        return tuple((1 + 1 / lev) / (1 + m) for lev in self.leverage)
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: numpy arrays have no single truth value
-class CandleArrays:
-    """Candles with open interest, as numpy float arrays of equal length, oldest first.
-
-    The first six are positional (as before); `oi_contracts` and `quote_volume` are optional
-    (None: all NaN). `oi_contracts` is the open interest in coins (Binance sumOpenInterest, Bybit
-    openInterest, OKX oiCcy or contracts × ctVal): when any value is known the model counts open
-    interest in coins valued at each candle's close, else it differences `oi_usd`.
-    """
-
-    open_time_ms: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    taker_buy_share: np.ndarray  # takerBuyQuote / quoteVol, 0.5 where quoteVol == 0
-    oi_usd: np.ndarray  # open interest in USD at the candle's close (sumOpenInterestValue)
-    oi_contracts: np.ndarray | None = None  # open interest in coins at the candle's close
-    quote_volume: np.ndarray | None = None  # USD traded in the candle (quoteVol); NaN: unknown
-
-    def __post_init__(self) -> None:
-        lengths = set()
-        size = np.asarray(self.close).size
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                value = np.full(size, np.nan)
-            array = np.asarray(value, dtype=float).reshape(-1)
-            object.__setattr__(self, f.name, array)
-            lengths.add(array.size)
-        if len(lengths) > 1:
-            raise DataError(f"candle arrays must have equal lengths, got {sorted(lengths)}")
-
-    def __len__(self) -> int:
-        return int(self.close.size)
-
-
-class CleanInputs(NamedTuple):
-    """What the model walks over after cleaning: every value finite, prices > 0, OI >= 0."""
-
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    taker_buy_share: np.ndarray
-    oi: np.ndarray  # open interest in units: coins (from oi_contracts) or USD (from oi_usd)
-    unit_price: np.ndarray  # USD per unit at each candle: the close (coins) or 1 (USD)
-    volume: np.ndarray  # quote volume in USD, NaN where unknown (no turnover there)
-
-
-def _carry_forward(values: np.ndarray) -> np.ndarray | None:
-    """Unknown (non-finite or negative) values take the last known one, leading ones the first
-    known one; None when nothing is known."""
-    with np.errstate(invalid="ignore"):
-        known = np.isfinite(values) & (values >= 0)
-    if not known.any():
-        return None
-    if known.all():
-        return values
-    last_known = np.where(known, np.arange(values.size), 0)
-    np.maximum.accumulate(last_known, out=last_known)
-    last_known[: int(np.argmax(known))] = int(np.argmax(known))
-    return values[last_known]
-
-
-def clean_inputs(candles: CandleArrays) -> CleanInputs:
-    """Defined behaviour for bad data (both implementations of the model start here):
-
-    - a candle whose high, low or close is missing, non-finite or <= 0 has no usable price: it is
-      dropped (its volume with it), and the OI change across it counts at the next usable candle;
-    - high and low are widened to contain the close (and swapped if reversed);
-    - open interest: in coins if any usable candle has a known `oi_contracts`, else in USD; a
-      missing, non-finite or negative value is unknown: the last known one is carried forward (so
-      the change lands on the next known value); leading unknowns take the first known value; no
-      known value at all means nothing opens and nothing shrinks;
-    - a missing taker-buy share means 0.5 (no side information); shares are clipped to [0, 1];
-    - a missing, non-finite or negative quote volume is unknown: no turnover at that candle.
-    """
-    high, low, close = candles.high, candles.low, candles.close
-    usable = np.ones(len(candles), dtype=bool)
-    for price in (high, low, close):
-        with np.errstate(invalid="ignore"):
-            usable &= np.isfinite(price) & (price > 0)
-    high, low, close = high[usable], low[usable], close[usable]
-    high, low = np.maximum.reduce([high, low, close]), np.minimum.reduce([high, low, close])
-
-    share = candles.taker_buy_share[usable]
-    share = np.clip(np.where(np.isfinite(share), share, 0.5), 0.0, 1.0)
-
-    coins = _carry_forward(candles.oi_contracts[usable])
-    if coins is not None:
-        oi, unit_price = coins, close
-    else:
-        usd = _carry_forward(candles.oi_usd[usable])
-        oi = usd if usd is not None else np.zeros(close.size)
-        unit_price = np.ones(close.size)
-    volume = candles.quote_volume[usable]
-    with np.errstate(invalid="ignore"):
-        volume = np.where(np.isfinite(volume) & (volume >= 0), volume, np.nan)
-    return CleanInputs(high, low, close, share, oi, unit_price, volume)
+__all__ = [
+    "DUST_USD",
+    "CandleArrays",
+    "CandleFlows",
+    "CleanInputs",
+    "EstimatorParams",
+    "SurvivingPositions",
+    "bucket_levels",
+    "candle_flows",
+    "clean_inputs",
+    "estimate_map",
+    "first_reach",
+    "map_from_positions",
+    "plain_bucket_width",
+    "surviving_positions",
+    "turnover_decay",
+]
 
 
 def plain_bucket_width(price: float, bucket_pct: float) -> float:
@@ -286,7 +161,9 @@ def first_reach(
 def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> SurvivingPositions:
     """Run the model over all candles and return the levels still open and holding at least a
     cent at the end (see the module docstring for how)."""
-    high, low, close, share, oi, unit, volume = clean_inputs(candles)
+    clean = clean_inputs(candles)
+    high, low, close, share = clean.high, clean.low, clean.close, clean.share
+    unit = clean.unit_price
     count = close.size
     empty = np.empty(0)
     if count == 0:
@@ -305,16 +182,15 @@ def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> Survi
     long_death = first_reach(low, high, births + 1, long_price, np.ones(births.size, bool))
     short_death = first_reach(low, high, births + 1, short_price, np.zeros(births.size, bool))
 
-    weight, scale = _walk_amounts(
-        oi,
-        unit,
-        volume,
-        params.turnover_share,
+    weight, scale, turnover_weight, turnover_scale = _walk_amounts(
+        clean,
+        params,
         np.concatenate((births, births)),
         np.concatenate((long_q, short_q)),
         np.concatenate((long_death, short_death)),
     )
-    usd_per_q = weight[births] * scale * unit[births]
+    units_per_q = weight[births] * scale + turnover_weight[births] * turnover_scale
+    usd_per_q = units_per_q * unit[births]
     long_usd, short_usd = usd_per_q * long_q, usd_per_q * short_q
     long_alive = (long_death >= count) & (long_usd >= DUST_USD)
     short_alive = (short_death >= count) & (short_usd >= DUST_USD)
@@ -327,62 +203,118 @@ def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> Survi
     )
 
 
+class CandleFlows(NamedTuple):
+    """One candle's flows in OI units (steps 2 to 5 of the module docstring)."""
+
+    oi_after: float  # the model's open interest after the candle (the sample, when known)
+    kept: float  # shrink factor of the regular levels alive before the candle
+    opened: float  # units opened at the close as regular (long-lived) positions
+    turnover_kept: float  # factor of the turnover levels alive before the candle (their closes)
+    turnover_opened: float  # units opened at the close as turnover (short-lived) positions
+
+
 def candle_flows(
     oi_before: float,
     oi_after: float,
     liquidated: float,
+    turnover_alive: float,
     volume: float,
     unit_price: float,
     turnover_share: float,
-) -> tuple[float, float]:
-    """One candle's (shrink factor of the levels alive before it, units opened at its close),
-    given the units its wicks liquidated (steps 2 to 5 of the module docstring)."""
-    base = max(0.0, oi_before - min(liquidated, oi_before))
-    net = oi_after - base
-    turnover = 0.0
-    if turnover_share > 0 and math.isfinite(volume):
-        turnover = turnover_share * max(0.0, volume / unit_price - abs(net))
-        turnover = max(0.0, min(turnover, base, oi_after))
-    closes = max(0.0, -net) + turnover
-    factor = min(1.0, max(0.0, (base - closes) / base)) if base > 0 else 0.0
-    return factor, max(0.0, net) + turnover
+    turnover_decay: float,
+) -> CandleFlows:
+    """A candle's flows given the units its wicks liquidated and the turnover units still open
+    after them: turnover positions close at their own pace (`turnover_decay` per candle) and open
+    `turnover_share` of the volume; what is left of the OI change is the regular flow."""
+    if liquidated > oi_before:
+        liquidated = oi_before
+    known = oi_after == oi_after  # not NaN
+    opened_turnover = turnover_closed = 0.0
+    if turnover_share > 0:
+        turnover_alive = max(0.0, min(turnover_alive, oi_before - liquidated))
+        if volume == volume:
+            bound = oi_after if known else oi_before
+            opened_turnover = max(0.0, min(turnover_share * volume / unit_price, bound))
+        turnover_closed = (1 - turnover_decay) * turnover_alive
+    else:
+        turnover_alive = 0.0
+    base = oi_before - liquidated - turnover_alive  # the regular book after the wicks
+    expected = oi_before - liquidated - turnover_closed + opened_turnover
+    if not known:  # no sample: nothing but the wicks and the turnover moved it
+        oi_after = expected if expected > 0 else 0.0
+    net = oi_after - expected
+    if base <= 0:
+        kept = 0.0
+    elif net >= 0:
+        kept = 1.0
+    else:
+        kept = (base + net) / base
+        kept = 0.0 if kept < 0 else kept
+    return CandleFlows(oi_after, kept, net if net > 0 else 0.0, turnover_decay, opened_turnover)
 
 
 def _walk_amounts(
-    oi: np.ndarray,
-    unit: np.ndarray,
-    volume: np.ndarray,
-    turnover_share: float,
+    clean: CleanInputs,
+    params: EstimatorParams,
     birth: np.ndarray,
     q: np.ndarray,
     death: np.ndarray,
-) -> tuple[np.ndarray, float]:
-    """The scalar recurrence over candles: W[b] = Oᵦ/Gᵦ per birth candle, and the final G (a
-    level born at b with share q holds W[b]·q·G units at the end)."""
-    count = oi.size
+) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """The scalar recurrence over candles, per book (regular, turnover): W[b] = Oᵦ/Gᵦ per birth
+    candle and the final G; a level born at b with share q holds (Wᵦ·G + W'ᵦ·G')·q units at the
+    end. G is rescaled to 1 (and W with it) before it underflows or when a book empties."""
+    count = clean.oi.size
     dying = np.flatnonzero(death < count)
     dying = dying[np.argsort(death[dying], kind="stable")]
     bounds = np.searchsorted(death[dying], np.arange(count + 1)).tolist()
     dying_birth, dying_q = birth[dying].tolist(), q[dying].tolist()
-    oi_l, unit_l, volume_l = oi.tolist(), unit.tolist(), volume.tolist()
-    weight = [0.0] * count
-    scale = 1.0  # G: running product of the shrink factors (rescaled, see below)
+    oi, unit, volume = clean.oi.tolist(), clean.unit_price.tolist(), clean.volume.tolist()
+    share, decay = params.turnover_share, turnover_decay(clean.candle_ms, params.turnover_hours)
+    regular_w, turnover_w = [0.0] * count, [0.0] * count  # W per birth candle, per book
+    regular_at, turnover_at = regular_w.__getitem__, turnover_w.__getitem__
+    regular_g = turnover_g = 1.0  # G per book
+    turnover_alive = 0.0
+    running = oi[0]  # the model's OI after the previous candle
     for t in range(1, count):
-        liquidated = 0.0
-        for k in range(bounds[t], bounds[t + 1]):
-            liquidated += weight[dying_birth[k]] * dying_q[k]
-        factor, opened = candle_flows(
-            oi_l[t - 1], oi_l[t], liquidated * scale, volume_l[t], unit_l[t], turnover_share
+        start, stop = bounds[t], bounds[t + 1]
+        liquidated = turnover_liquidated = 0.0
+        if stop > start:  # Σ W[b]·q over the levels this candle's wicks reach, per book
+            births, shares = dying_birth[start:stop], dying_q[start:stop]
+            liquidated = regular_g * sum(map(mul, map(regular_at, births), shares))
+            if share > 0:
+                turnover_liquidated = turnover_g * sum(map(mul, map(turnover_at, births), shares))
+                turnover_alive -= turnover_liquidated
+        flows = candle_flows(
+            running,
+            oi[t],
+            liquidated + turnover_liquidated,
+            turnover_alive,
+            volume[t],
+            unit[t],
+            share,
+            decay,
         )
-        scale *= factor
-        if scale == 0.0:  # everything open closed: earlier levels hold nothing from here on
-            weight[:t] = [0.0] * t
-            scale = 1.0
-        elif scale < 1e-200:  # keep W·G, move G back to 1 before it underflows
-            weight[:t] = [w * scale for w in weight[:t]]
-            scale = 1.0
-        weight[t] = opened / scale
-    return np.asarray(weight), scale
+        running = flows.oi_after
+        regular_g *= flows.kept
+        if regular_g < 1e-200:  # keep W·G, move G back to 1 (before it underflows, or at 0)
+            regular_w[:t] = [w * regular_g for w in regular_w[:t]]
+            regular_g = 1.0
+        regular_w[t] = flows.opened / regular_g
+        if share > 0:
+            turnover_alive = max(0.0, turnover_alive) * decay + flows.turnover_opened
+            turnover_g *= decay
+            if turnover_g < 1e-200:
+                turnover_w[:t] = [w * turnover_g for w in turnover_w[:t]]
+                turnover_g = 1.0
+            turnover_w[t] = flows.turnover_opened / turnover_g
+    return np.asarray(regular_w), regular_g, np.asarray(turnover_w), turnover_g
+
+
+def turnover_decay(candle_ms: float, turnover_hours: float) -> float:
+    """Share of the turnover positions still open one candle later: exp(−candle / mean life)."""
+    if turnover_hours <= 0 or not candle_ms > 0:
+        return 0.0
+    return math.exp(-candle_ms / (turnover_hours * 3_600_000))
 
 
 def estimate_map(

@@ -162,6 +162,76 @@ def test_buckets_are_plain_numbers_and_keep_every_dollar():
     assert shorts.sum() == pytest.approx(0.5e9 * 0.4)
 
 
+# ---- what the model learned from the fidelity harness (benchmarks/fidelity.py) -----------------
+
+
+def with_columns(base: CandleArrays, **columns: list[float]) -> CandleArrays:
+    fields_ = {name: getattr(base, name) for name in CandleArrays.__dataclass_fields__}
+    return CandleArrays(**{**fields_, **{k: np.array(v, dtype=float) for k, v in columns.items()}})
+
+
+def test_six_positional_arrays_still_make_candles_without_contracts_or_volume():
+    data = candles([BASELINE, OPEN_AT_200])
+    assert np.isnan(data.oi_contracts).all() and np.isnan(data.quote_volume).all()
+
+
+def test_open_interest_in_contracts_opens_only_new_contracts_valued_at_the_close():
+    # the price doubles while USD open interest doubles with it: no contract was opened...
+    rows = [BASELINE, (201.0, 199.0, 200.0, 0.25, 2_000.0), (201.0, 199.0, 200.0, 0.25, 2_600.0)]
+    in_coins = with_columns(candles(rows), oi_contracts=[10.0, 10.0, 13.0])
+    alive = surviving_positions(in_coins, PARAMS)
+    # ...then 3 coins open at $200: $600, as the USD series alone would have said only at entry
+    assert_levels(alive.long_price, alive.long_usd, expected_longs(200.0, 600 * 0.25))
+    assert_levels(alive.short_price, alive.short_usd, expected_shorts(200.0, 600 * 0.75))
+    usd_only = surviving_positions(candles(rows), PARAMS)  # differencing USD opens $1,600
+    assert sum(usd_only.long_usd) + sum(usd_only.short_usd) == pytest.approx(1_600)
+
+
+def test_open_interest_that_falls_more_than_its_liquidations_shrinks_survivors_by_the_rest():
+    # the $195 wick liquidates $45 of longs (50x, 100x); OI falls $245: $200 of real closes,
+    # out of the $1,555 left after the wick
+    wick = (200.5, 195.0, 199.0, 0.5, 1_355.0)
+    alive = surviving_positions(candles([BASELINE, OPEN_AT_200, wick]), PARAMS)
+    kept = 1_355 / 1_555
+    survivors = {p: usd * kept for p, usd in expected_longs(200.0, 150).items() if p < 195.0}
+    assert_levels(alive.long_price, alive.long_usd, survivors)
+    assert_levels(alive.short_price, alive.short_usd, expected_shorts(200.0, 450 * kept))
+
+
+def test_a_candle_without_open_interest_still_liquidates_and_its_levels_close_their_oi():
+    # Binance was silent for the wick candle; the next sample shows the $45 gone and no more
+    wick = (200.5, 195.0, 199.0, 0.5, math.nan)
+    after = (199.5, 198.5, 199.0, 0.5, 1_555.0)
+    alive = surviving_positions(candles([BASELINE, OPEN_AT_200, wick, after]), PARAMS)
+    want = {p: usd for p, usd in expected_longs(200.0, 150).items() if p < 195.0}
+    assert_levels(alive.long_price, alive.long_usd, want)
+    assert_levels(alive.short_price, alive.short_usd, expected_shorts(200.0, 450))
+
+
+def test_turnover_on_flat_open_interest_renews_the_map_and_fades_with_its_life():
+    flat = (200.5, 199.5, 200.0, 0.5, 1_600.0)
+    rows = [BASELINE, OPEN_AT_200, flat, flat]
+    busy = with_columns(candles(rows), quote_volume=[0.0, 0.0, 1_000.0, 0.0])
+    off = surviving_positions(busy, PARAMS)  # the default: volume is not read as turnover
+    assert_levels(off.long_price, off.long_usd, expected_longs(200.0, 150))
+
+    params = EstimatorParams(turnover_share=0.1, turnover_hours=1.0, bucket_pct=0.0001)
+    # $100 of turnover (a tenth of the volume) opens at the third close, half of it long; OI
+    # stayed flat, so $100 of the older positions closed to make room for it...
+    prices, longs, _ = estimate_map(busy, params)
+    want = sorted(expected_longs(200.0, 150 * 15 / 16 + 50).items())
+    got = sorted(as_dict(prices, longs).items())
+    assert [p for p, _ in got] == pytest.approx([p for p, _ in want], abs=1e-4)
+    assert [usd for _, usd in got] == pytest.approx([usd for _, usd in want], rel=1e-12)
+    # ...and one 5-minute candle of its 1-hour mean life later, that much of it has closed again
+    # (the fourth candle's flat OI reopens it as regular positions)
+    fade = math.exp(-5 / 60)
+    alive = surviving_positions(busy, params)
+    five_x = max(PARAMS.tier_shares[:1]) * 50
+    assert any(usd == pytest.approx(five_x * fade, rel=1e-12) for usd in alive.long_usd)
+    assert any(usd == pytest.approx(five_x * (1 - fade), rel=1e-12) for usd in alive.long_usd)
+
+
 # ---- bad data ---------------------------------------------------------------------------------
 
 
@@ -236,18 +306,27 @@ def random_candles(draw) -> CandleArrays:
     high = close * (1 + np.array([w[0] for w in wicks]))
     low = close * (1 - np.array([w[1] for w in wicks]))
     oi = np.clip(1_000.0 + np.cumsum(oi_steps), 0.0, None)
-    arrays = [high, low, close, np.array(shares), oi]
+    # open interest in coins (sometimes), quote volume (sometimes)
+    coins = oi / close[0] if draw(st.booleans()) else np.full(count, np.nan)
+    volumes = draw(st.lists(st.floats(0, 5_000), min_size=count, max_size=count))
+    volume = np.array(volumes) if draw(st.booleans()) else np.full(count, np.nan)
+    arrays = [high, low, close, np.array(shares), oi, coins, volume]
     # sometimes sprinkle missing values, as exchanges do
     for _ in range(draw(st.integers(0, 3))):
-        column = draw(st.integers(0, 4))
+        column = draw(st.integers(0, 6))
         arrays[column][draw(st.integers(0, count - 1))] = draw(st.sampled_from([math.nan, -1.0]))
     return CandleArrays(np.arange(count) * 300_000.0, *arrays)
 
 
 @settings(max_examples=300, deadline=None)
-@given(random_candles(), st.sampled_from([0.1, 0.5, 2.0]))
-def test_vectorised_map_equals_the_per_position_walk(data, bucket_pct):
-    params = EstimatorParams(bucket_pct=bucket_pct)
+@given(
+    random_candles(),
+    st.sampled_from([0.1, 0.5, 2.0]),
+    st.sampled_from([0.0, 0.0, 0.05, 0.5]),
+    st.sampled_from([0.25, 3.0]),
+)
+def test_vectorised_map_equals_the_per_position_walk(data, bucket_pct, turnover, hours):
+    params = EstimatorParams(bucket_pct=bucket_pct, turnover_share=turnover, turnover_hours=hours)
     fast_alive, slow_alive = surviving_positions(data, params), reference_positions(data, params)
     assert sorted(fast_alive.long_price.tolist()) == sorted(slow_alive.long_price.tolist())
     assert sorted(fast_alive.short_price.tolist()) == sorted(slow_alive.short_price.tolist())
