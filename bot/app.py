@@ -24,6 +24,7 @@ from core.delivery.summaries import parse_schedule
 from core.kernel.clock import utcnow
 from core.kernel.config import Config
 from core.kernel.errors import ConfigError, UsageError
+from core.market.context import ContextReader
 from core.market.reader import MarketReader
 from core.market.screener import Screener
 from core.market.snapshots import SnapshotCache
@@ -99,8 +100,11 @@ def build(
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     service.summaries.listeners.append(jobs.plan_summaries)
-    owned: list[Any] = []
-    service.ctx.screener = _screener(config, snapshots, source, jobs, owned)
+    client = BinanceClient.from_config(config, clock=clock)  # screener and context requests
+    owned: list[Any] = [client]
+    service.ctx.screener = _screener(config, snapshots, source, jobs, client)
+    if source.name != "replay":  # a replay has no market around it
+        service.ctx.context = ContextReader(client, clock=clock)
     service.ctx.wallets = wallets = _wallets(config, store, jobs, clock)
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
@@ -117,12 +121,10 @@ def build(
     return app
 
 
-def _screener(config: Config, snapshots: SnapshotCache, source: Source, jobs: Jobs, owned: list):
+def _screener(config: Config, snapshots: SnapshotCache, source: Source, jobs: Jobs, client):
     """The screener (/top) over `[screener] symbols`, the replay file's symbols, or the most
     traded perpetuals found on Binance; a job keeps their maps (and so the history) fresh."""
     symbols = config.get("screener", "symbols") or list(getattr(source, "symbols", ()))
-    client = BinanceClient.from_config(config)
-    owned.append(client)
     screener = Screener.from_config(config, snapshots, client)
     screener.fixed = screener.fixed or symbols
     jobs.every("screener", config.get("screener", "refresh_minutes") * 60, screener.refresh)

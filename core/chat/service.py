@@ -20,6 +20,7 @@ from core.delivery.summaries import SummaryPlanner
 from core.kernel.clock import utcnow
 from core.kernel.config import ConfigPart
 from core.market.reader import MarketReader
+from core.render.context import context_line, with_context_line
 from core.render.report import report_message
 from core.store import Store
 from core.types import Message, Section
@@ -53,7 +54,12 @@ class Service:
         """The /liq report with buttons Refresh / Chart / Alert me on breakout."""
         snapshot, result = await self.market.analysis(symbol, window_pct)
         image = await self.market.chart(snapshot, result) if chart else None
-        return report_message(snapshot, result, self.ctx.clock(), image)
+        message = report_message(snapshot, result, self.ctx.clock(), image)
+        if self.ctx.context is None:
+            return message
+        context = await self.ctx.context.get(snapshot.symbol)  # funding, open interest
+        line = context_line(context, self.ctx.clock()) if context else None
+        return with_context_line(message, line)
 
     def help(self) -> Message:
         lines = (

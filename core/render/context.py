@@ -1,0 +1,44 @@
+"""Funding and open interest in one line of a report's Context (`/liq`).
+
+The context is duck-typed (core.market.context.MarketContext: funding_rate, next_funding,
+open_interest_usd, open_interest_change_pct): render never imports the market.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from core.kernel import fmt
+from core.types import Message, Section
+
+
+def context_line(context: Any, now: datetime) -> str | None:
+    """`Funding +0.0100% · next in 3h 12m · OI $8.21B (+2.3% 24h)`; None when nothing is known."""
+    parts = []
+    if context.funding_rate is not None:
+        funding = f"Funding {context.funding_rate * 100:+.4f}%"
+        if context.next_funding is not None and context.next_funding > now:
+            funding += f" · next in {fmt.duration(context.next_funding - now)}"
+        parts.append(funding)
+    if context.open_interest_usd is not None:
+        oi = f"OI {fmt.money(context.open_interest_usd)}"
+        if context.open_interest_change_pct is not None:
+            oi += f" ({context.open_interest_change_pct:+.1f}% 24h)"
+        parts.append(oi)
+    return " · ".join(parts) or None
+
+
+def with_context_line(message: Message, line: str | None) -> Message:
+    """The message with `line` last in its Context section (made if the report had none)."""
+    if not line:
+        return message
+    sections = list(message.sections)
+    for n, section in enumerate(sections):
+        if section.name == "Context":
+            sections[n] = dataclasses.replace(section, lines=(*section.lines, line))
+            break
+    else:
+        sections.append(Section("Context", (line,)))
+    return dataclasses.replace(message, sections=tuple(sections))
