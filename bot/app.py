@@ -105,11 +105,12 @@ def build(
     service.ctx.screener = _screener(config, snapshots, source, jobs, client)
     if source.name != "replay":  # a replay has no market around it
         service.ctx.context = ContextReader(client, clock=clock)
-    service.ctx.wallets = wallets = _wallets(config, store, jobs, clock)
+    service.ctx.wallets = wallets = _wallets(config, source, store, jobs, clock)
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
     app.owned.extend(owned)
-    app.owned.append(wallets.client)
+    if wallets.client not in _observed_clients(source):
+        app.owned.append(wallets.client)  # else the source closes it
     _configured_summaries(app)
     if any(entry["webhook_url"] for entry in config.summaries):
         # Webhook summaries need no chat platform: their sender comes with the schedule.
@@ -131,10 +132,22 @@ def _screener(config: Config, snapshots: SnapshotCache, source: Source, jobs: Jo
     return screener
 
 
-def _wallets(config: Config, store: Store, jobs: Jobs, clock) -> WalletWatcher:
+def _observed_clients(source: Source) -> list:
+    """The clients of the source's observed venues (Hyperliquid when `[data] venues` has it)."""
+    venues = getattr(source, "venues", ())
+    return [v.client for v in venues if getattr(v, "method", "") == "observed"]
+
+
+def _wallets(config: Config, source: Source, store: Store, jobs: Jobs, clock) -> WalletWatcher:
     """Hyperliquid wallets: the configured ones (the observed map) and the chats' /wallet
-    watches, read round-robin by one job within the venue's weight budget."""
-    client = HyperliquidClient.from_config(config, clock)
+    watches, read round-robin by one job within the venue's weight budget. An observed venue of
+    the source reads its wallets from the store and shares the job's client, so one limiter
+    holds the IP's budget."""
+    for venue in getattr(source, "venues", ()):
+        if getattr(venue, "method", "") == "observed":
+            venue.readings = store
+    clients = _observed_clients(source)
+    client = clients[0] if clients else HyperliquidClient.from_config(config, clock)
     watcher = WalletWatcher.from_config(config, client, store, clock)
     jobs.every("wallets", config.get("sources.hyperliquid", "refresh_seconds"), watcher.run)
     return watcher

@@ -51,6 +51,22 @@ class ObservedMap:
     def short_usd(self) -> float:
         return sum(level.short_usd for level in self.levels)
 
+    def note(self, now: datetime) -> str:
+        """One line for a snapshot's note: `Hyperliquid observed: 12% of OI in 40 wallets,
+        readings up to 3 min old, 5 positions without a liquidation price apart`."""
+        cov = self.coverage
+        share = cov.share * 100
+        shown = f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
+        wallets = f"{cov.wallets} wallet" + ("" if cov.wallets == 1 else "s")
+        parts = [f"{shown} of OI in {wallets}"]
+        if cov.oldest_read_at is not None:
+            minutes = max(0.0, (now - cov.oldest_read_at).total_seconds() / 60)
+            parts.append(f"readings up to {minutes:.0f} min old")
+        if cov.no_liq_count:
+            n = cov.no_liq_count
+            parts.append(f"{n} position{'' if n == 1 else 's'} without a liquidation price apart")
+        return "Hyperliquid observed: " + ", ".join(parts)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prices, long USD, short USD): the shape the estimate's venue maps have."""
         return (

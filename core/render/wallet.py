@@ -142,4 +142,5 @@ def coverage_lines(coverage: ObservedCoverage, now: datetime) -> tuple[str, ...]
 
 def observed_label(coverage: ObservedCoverage) -> str:
     """For a venues split line: `observed, 12% of OI`."""
-    return f"observed, {coverage.share * 100:.0f}% of OI"
+    share = coverage.share * 100
+    return f"observed, {share:.1f}% of OI" if share < 10 else f"observed, {share:.0f}% of OI"

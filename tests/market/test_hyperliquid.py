@@ -213,6 +213,10 @@ def test_each_position_lands_at_its_own_liquidation_price_by_side_and_coverage_i
     assert cov.share == pytest.approx((225_000 + 180_000) / (2 * 100 * 90_000))
     assert (cov.wallets, cov.wallets_stale) == (2, 1)  # the 2-hour-old reading is left out
     assert cov.oldest_read_at == NOW - timedelta(minutes=2)
+    assert result.note(NOW) == (
+        "Hyperliquid observed: 2.2% of OI in 2 wallets, readings up to 2 min old, "
+        "1 position without a liquidation price apart"
+    )
 
 
 def test_a_liquidation_price_the_mark_has_crossed_since_the_reading_is_left_out():
