@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--source", choices=config_module.SOURCE_NAMES, help="override [data] source"
         )
+        p.add_argument(
+            "--venues",
+            metavar="A,B",
+            help="override [data] venues for this run, e.g. binance,okx (the estimate's venues)",
+        )
 
     liq = sub.add_parser("liq", help="print the liquidation report for a symbol")
     liq.add_argument("symbol")
@@ -66,6 +71,9 @@ def load_config(args: argparse.Namespace) -> Config:
         if args.source == "replay" and not cfg.get("sources.replay", "path"):
             changes[("sources.replay", "path")] = str(SAMPLE_PATH)
         cfg.override(changes)
+    if getattr(args, "venues", None):
+        names = [name.strip().lower() for name in args.venues.split(",") if name.strip()]
+        cfg.override({("data", "venues"): names})
     return cfg
 
 

@@ -34,6 +34,23 @@ class PriceContext:
     change_24h_pct: float | None = None
 
 
+VenueStatus = Literal["ok", "unavailable"]
+
+
+@dataclass(frozen=True)
+class VenueShare:
+    """One venue's part of an aggregated map: its own levels (split at the snapshot's price) and
+    their totals, or why it is missing (`status` "unavailable", `error` a short sentence)."""
+
+    name: str  # "binance" | "bybit" | "okx"
+    label: str  # "Binance": how a trader writes it
+    status: VenueStatus = "ok"
+    long_usd: float = 0.0  # longs below the price, the whole map
+    short_usd: float = 0.0  # shorts above the price, the whole map
+    levels: tuple[Level, ...] = ()
+    error: str = ""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A liquidation map at one moment: the neutral output of every source.
@@ -51,6 +68,7 @@ class Snapshot:
     context: PriceContext | None = None
     sample: bool = False  # built from bundled sample data: every report must say so
     note: str = ""  # e.g. the sample's label
+    venues: tuple[VenueShare, ...] = ()  # per-venue breakdown of an aggregated map (estimate)
 
 
 @dataclass(frozen=True)

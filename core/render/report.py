@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.kernel import fmt
-from core.types import Analysis, Button, Message, Section, Snapshot, Zone
+from core.types import Analysis, Button, Message, Section, Snapshot, VenueShare, Zone
 
 DOMINANCE_RATIO = 1.25
 SAMPLE_LABEL = "SAMPLE DATA"
@@ -151,6 +151,57 @@ def _context_lines(snapshot: Snapshot) -> list[str]:
     return lines
 
 
+def venue_totals(snapshot: Snapshot, analysis: Analysis) -> list[tuple[VenueShare, float, float]]:
+    """(venue, longs below, shorts above) of each venue that answered, cut at the analysis's
+    window like the totals: their sums are the report's totals."""
+    price, window = analysis.price, analysis.window_pct
+    low = price * (1 - window / 100) if window > 0 else -math.inf
+    high = price * (1 + window / 100) if window > 0 else math.inf
+    totals = []
+    for venue in snapshot.venues:
+        if venue.status != "ok":
+            continue
+        longs = sum(
+            lv.long_usd for lv in venue.levels if low <= lv.price < price and lv.long_usd >= 0.01
+        )
+        shorts = sum(
+            lv.short_usd for lv in venue.levels if price < lv.price <= high and lv.short_usd >= 0.01
+        )
+        totals.append((venue, longs, shorts))
+    return totals
+
+
+def _whole_percents(parts: list[float]) -> list[int]:
+    """Shares in whole percent that add up to 100 (largest remainders round up)."""
+    total = sum(parts)
+    exact = [part / total * 100 for part in parts]
+    whole = [math.floor(x) for x in exact]
+    by_remainder = sorted(range(len(parts)), key=lambda i: exact[i] - whole[i], reverse=True)
+    for i in by_remainder[: 100 - sum(whole)]:
+        whole[i] += 1
+    return whole
+
+
+def venue_lines(snapshot: Snapshot, analysis: Analysis) -> list[str]:
+    """`Binance 48% · Bybit 31% · OKX 21%` (each venue's share of the map's total), then one
+    `OKX unavailable: …` per venue left out. Nothing for a one-venue map that answered."""
+    if not snapshot.venues or (len(snapshot.venues) == 1 and snapshot.venues[0].status == "ok"):
+        return []
+    lines = []
+    totals = venue_totals(snapshot, analysis)
+    sizes = [longs + shorts for _, longs, shorts in totals]
+    if sum(sizes) > 0:
+        shares = _whole_percents(sizes)
+        split = (
+            f"{venue.label} {share}%" for (venue, _, _), share in zip(totals, shares, strict=True)
+        )
+        lines.append(" · ".join(split))
+    for venue in snapshot.venues:
+        if venue.status != "ok":
+            lines.append(f"{venue.label} unavailable: {venue.error or 'no answer'}")
+    return lines
+
+
 def footer(snapshot: Snapshot, now: datetime) -> str:
     """`Source: coinglass · 2025-01-05 12:00 UTC (3 min old) · estimates, not exact positions`."""
     as_of = _utc(snapshot.as_of)
@@ -168,6 +219,8 @@ def footer(snapshot: Snapshot, now: datetime) -> str:
         else:
             label = f"{SAMPLE_LABEL}: {note}"
         parts.insert(0, label)
+    elif snapshot.note:
+        parts.append(snapshot.note)  # e.g. where a venue's taker split came from
     return " · ".join(parts)
 
 
@@ -180,7 +233,11 @@ def report_buttons(symbol: str) -> tuple[Button, ...]:
 
 
 def report_message(
-    snapshot: Snapshot, analysis: Analysis, now: datetime, image: bytes | None = None
+    snapshot: Snapshot,
+    analysis: Analysis,
+    now: datetime,
+    image: bytes | None = None,
+    realised: str | None = None,
 ) -> Message:
     """The /liq report: headline sums to each edge, ratio, reading, key zones, context, source."""
     title = f"{snapshot.symbol} {fmt.price_precise(analysis.price)} · liquidation map"
@@ -188,8 +245,11 @@ def report_message(
         title = f"{title} · {SAMPLE_LABEL}"
     lines = headline_lines(analysis)
     lines.append(_sentence(reading(analysis)))
+    lines.extend(venue_lines(snapshot, analysis))
     if analysis.window_pct > 0:
         lines.append(f"Window: ±{analysis.window_pct:g}% of the price")
+    if realised:  # the last hour's realised liquidations, when the live feeds run
+        lines.append(realised)
     sections = [Section("Key zones", tuple(_zone_lines(analysis)))]
     context = _context_lines(snapshot)
     if context:
@@ -247,7 +307,28 @@ def report_json(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
         "sample": snapshot.sample,
         "note": snapshot.note,
         "context": context_json,
+        "venues": _venues_json(snapshot, analysis),
     }
+
+
+def _venues_json(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
+    """Per venue: its longs below and shorts above (null when it did not answer), its status and
+    why it is missing. The answered venues' figures add up to the top-level totals."""
+    answered = {
+        venue.name: (longs, shorts) for venue, longs, shorts in venue_totals(snapshot, analysis)
+    }
+    out: dict[str, Any] = {}
+    for venue in snapshot.venues:
+        longs, shorts = answered.get(venue.name, (None, None))
+        entry: dict[str, Any] = {
+            "long_below_usd": longs,
+            "short_above_usd": shorts,
+            "status": venue.status,
+        }
+        if venue.status != "ok":
+            entry["error"] = venue.error
+        out[venue.name] = entry
+    return out
 
 
 INTERNAL_ERROR = "Something went wrong on our side. Nothing was changed; please try again shortly."

@@ -192,6 +192,9 @@ class FakeExchange:
         timeouts; `sections` override values, e.g. `estimator={"days": 2}`."""
         values = SCHEMA.defaults()
         values["data"]["source"] = source
+        values["data"]["venues"] = [
+            "binance"
+        ]  # this fake serves Binance only (tests/fakes/okx.py...)
         values["sources.binance"].update(base_url=self.url, timeout_seconds=2.0)
         values["sources.coinglass"].update(
             base_url=self.url, api_key=self.coinglass_key, timeout_seconds=2.0

@@ -1,28 +1,42 @@
-"""The default, free source: a liquidation map estimated from Binance's public data.
+"""The default, free source: a liquidation map estimated from the venues' public data.
 
-Klines and openInterestHist for the last `[estimator] days` at `[estimator] interval` (7 days of
-5-minute candles = 2,016 by default, paginated), aligned by timestamp, through
-core.estimator.estimate_map; the mark price from premiumIndex splits the map into sides.
+Per venue (`[data] venues`, default Binance, Bybit and OKX; core/market/sources/venue_registry.py):
+klines and open interest for the last `[estimator] days` at `[estimator] interval` (as far back as
+the venue keeps open interest: OKX only 5 days at 5m), aligned by timestamp, through
+core.estimator.estimate_map with the venue's own maintenance-margin rate. The aggregate is the sum
+of the venues' maps, split at one price (Binance's mark price when it answers, else the first
+venue's), and the snapshot keeps each venue's share (`Snapshot.venues`). A venue that fails or does
+not list the coin is left out and named; all venues failing is an error, as with one venue.
 
-The history is kept per symbol between refreshes (core/sources/history.py): the first snapshot of
-a symbol downloads the whole window, later ones only one page of klines and at most one of open
-interest since the last final row, and give the same map a full download would.
+Bybit publishes no taker-buy split: its candles take the share of Binance's candle with the same
+open time when Binance answered, else 0.5; the snapshot's note says which.
+
+The history is kept per venue and symbol between refreshes (core/market/sources/history.py): the
+first snapshot of a symbol downloads the whole window, later ones only one page of klines and at
+most one of open interest per venue, and give the same map a full download would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 
 from core.kernel.clock import utcnow
 from core.kernel.config import Config, ConfigPart
-from core.kernel.errors import DataError, SourceUnavailable
+from core.kernel.errors import DataError, LiqwatchError, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize
-from core.market.estimator import CandleArrays, EstimatorParams, estimate_map
+from core.market.estimator import (
+    CandleArrays,
+    EstimatorParams,
+    bucket_levels,
+    estimate_map,
+    plain_bucket_width,
+)
 from core.market.sources.binance import (
     DAY_MS,
     HOUR_MS,
@@ -33,42 +47,86 @@ from core.market.sources.binance import (
     interval_ms,
 )
 from core.market.sources.binance import price_context as context_from_klines
-from core.market.sources.history import History, HistoryStore, UpdatePlan, plan_update, stitch
+from core.market.sources.history import (
+    History,
+    HistoryStore,
+    UpdatePlan,
+    plan_update,
+    stitch,
+    window_bounds,
+)
 from core.market.sources.http import gather_or_cancel
-from core.types import Candle, Level, Snapshot
+from core.market.sources.venue_registry import VENUES
+from core.market.sources.venues import BinanceVenue, Venue
+from core.types import Candle, Level, Snapshot, VenueShare
 
 log = logging.getLogger(__name__)
 
 MapEstimator = Callable[[CandleArrays, EstimatorParams], tuple[np.ndarray, ...]]
+Map = tuple[np.ndarray, np.ndarray, np.ndarray]
+_FIELDS = {f.name for f in dataclasses.fields(CandleArrays)}
+
+
+def taker_shares(klines: Sequence[Kline]) -> dict[int, float]:
+    """open time → taker-buy share of each kline that has quote volume (Binance's, for Bybit)."""
+    return {
+        k.open_time_ms: k.taker_buy_quote / k.quote_volume for k in klines if k.quote_volume > 0
+    }
 
 
 def align_candles(
-    klines: Sequence[Kline], open_interest: Sequence[OpenInterestPoint], step_ms: int
+    klines: Sequence[Kline],
+    open_interest: Sequence[OpenInterestPoint],
+    step_ms: int,
+    *,
+    taker_split: str = "klines",
+    borrowed_shares: Mapping[int, float] | None = None,
 ) -> CandleArrays:
     """Pair each kline with the open interest sampled at its close (timestamp = open + step).
 
     Why the close: the estimator opens new positions at the candle's close with the OI change
     the candle produced, so candle b must carry OI(end of b). Klines without a sample at their
-    close (the unfinished last candle, a gap in Binance's history) are left out.
+    close (the unfinished last candle, a gap in the venue's history) are left out.
+    Open interest in USD is the venue's own figure, else the coins valued at the candle's close
+    (Bybit). The taker-buy share comes from the kline ("klines"), from the point at its close
+    ("points": OKX's taker volume), or from `borrowed_shares` by open time, else 0.5 ("none").
     """
-    oi_at = {p.timestamp_ms: p.usd for p in open_interest}
+    oi_at = {p.timestamp_ms: p for p in open_interest}
     rows = [
         (k, oi_at[k.open_time_ms + step_ms]) for k in klines if k.open_time_ms + step_ms in oi_at
     ]
+    extra: dict[str, np.ndarray] = {}
     if not rows:
-        return CandleArrays(*(np.empty(0) for _ in range(6)))
-    quote = np.array([k.quote_volume for k, _ in rows])
-    taker = np.array([k.taker_buy_quote for k, _ in rows])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(quote > 0, taker / np.where(quote > 0, quote, 1.0), 0.5)
+        arrays = {f: np.empty(0) for f in _FIELDS}
+        return CandleArrays(**arrays)
+    if taker_split == "klines":
+        quote = np.array([k.quote_volume for k, _ in rows])
+        taker = np.array([k.taker_buy_quote for k, _ in rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(quote > 0, taker / np.where(quote > 0, quote, 1.0), 0.5)
+    elif taker_split == "points":
+        share = np.array([_point_share(p) for _, p in rows])
+    else:
+        shares = borrowed_shares or {}
+        share = np.array([shares.get(k.open_time_ms, 0.5) for k, _ in rows])
+    if "oi_contracts" in _FIELDS:  # part of the model once it counts contracts
+        extra["oi_contracts"] = np.array([p.contracts for _, p in rows])
+    if "quote_volume" in _FIELDS:
+        extra["quote_volume"] = np.array([k.quote_volume for k, _ in rows])
     return CandleArrays(
         open_time_ms=np.array([k.open_time_ms for k, _ in rows], dtype=float),
         high=np.array([k.high for k, _ in rows]),
         low=np.array([k.low for k, _ in rows]),
         close=np.array([k.close for k, _ in rows]),
         taker_buy_share=share,
-        oi_usd=np.array([usd for _, usd in rows]),
+        oi_usd=np.array([p.usd if p.usd > 0 else p.contracts * k.close for k, p in rows]),
+        **extra,
     )
+
+
+def _point_share(point: OpenInterestPoint) -> float:
+    buy, sell = getattr(point, "taker_buy", 0.0), getattr(point, "taker_sell", 0.0)
+    return buy / (buy + sell) if buy + sell > 0 else 0.5
 
 
 def levels_by_side(
@@ -88,21 +146,36 @@ def levels_by_side(
     return tuple(levels)
 
 
+def sum_levels(parts: Sequence[tuple[Level, ...]]) -> tuple[Level, ...]:
+    """Levels of several maps on one grid, added price by price."""
+    total: dict[float, list[float]] = {}
+    for levels in parts:
+        for level in levels:
+            entry = total.setdefault(level.price, [0.0, 0.0])
+            entry[0] += level.long_usd
+            entry[1] += level.short_usd
+    return tuple(Level(p, long_usd=lo, short_usd=sh) for p, (lo, sh) in sorted(total.items()))
+
+
 class EstimateSource:
     """The `estimate` source (no key). The numpy work runs in a thread, off the event loop.
 
-    `incremental=False` downloads the whole window on every snapshot (the behaviour before the
-    history was kept; benchmarks compare the two). Symbols not asked for in `history_idle_seconds`
-    are forgotten.
+    `EstimateSource(binance_client)` is the Binance-only estimate; `venues=` gives the venues to
+    sum (in the order the reports list them) and `venue_params` their own estimator parameters
+    (by venue name; `params` otherwise). `incremental=False` downloads the whole window on every
+    snapshot (the behaviour before the history was kept; benchmarks compare the two). Symbols not
+    asked for in `history_idle_seconds` are forgotten.
     """
 
     name = "estimate"
 
     def __init__(
         self,
-        binance: BinanceClient,
+        binance: BinanceClient | None = None,
         params: EstimatorParams | None = None,
         *,
+        venues: Sequence[Venue] | None = None,
+        venue_params: Mapping[str, EstimatorParams] | None = None,
         days: int = 7,
         interval: str = "5m",
         clock: Clock | None = None,
@@ -111,8 +184,16 @@ class EstimateSource:
         history_idle_seconds: float = HOUR_MS / 1000,
     ):
         interval_ms(interval)  # refuse an interval Binance does not serve, now
+        if venues is None:
+            if binance is None:
+                raise ValueError("EstimateSource needs a BinanceClient or venues")
+            venues = (BinanceVenue(binance),)
+        if not venues:
+            raise ValueError("EstimateSource needs at least one venue")
+        self.venues: tuple[Venue, ...] = tuple(venues)
         self.binance = binance
         self.params = params or EstimatorParams()
+        self.venue_params = dict(venue_params or {})
         self.days = days
         self.interval = interval
         self._clock = clock or utcnow
@@ -121,84 +202,234 @@ class EstimateSource:
         self._histories = HistoryStore(idle_ms=int(history_idle_seconds * 1000))
 
     @classmethod
-    def from_config(cls, config: Config, clock: Clock | None = None) -> EstimateSource:
+    def from_config(
+        cls, config: Config, clock: Clock | None = None, venues: Sequence[str] | None = None
+    ) -> EstimateSource:
         section = config.section("estimator")
+        params = EstimatorParams.from_config(section)
+        names = list(venues or config.get("data", "venues"))
+        built = [VENUES[name].factory(config, clock) for name in names]
+        venue_params = {
+            name: dataclasses.replace(
+                params, maintenance_margin=config.get(*VENUES[name].margin_key)
+            )
+            for name in names
+        }
         return cls(
-            BinanceClient.from_config(config, clock),
-            EstimatorParams.from_config(section),
+            params=params,
+            venues=built,
+            venue_params=venue_params,
             days=section["days"],
             interval=section["interval"],
             clock=clock,
         )
 
+    def _now_ms(self) -> int:
+        return int(self._clock().timestamp() * 1000)
+
     async def snapshot(self, symbol: str) -> Snapshot:
         coin = normalize(symbol)
-        # The price first: an unknown coin fails with one request instead of ten.
-        mark = await self.binance.mark_price(coin)
-        now = self.binance.now_ms()
+        now = self._now_ms()
         step = interval_ms(self.interval)
-        history = await self._history(coin, now, step)
-        # Kept as soon as it is fetched: it is the exchange's data whatever the model makes of it.
-        # A failed fetch raised above and left the stored history as it was.
-        self._histories.put(coin, history, now)
-        klines = history.klines
-        candles = align_candles(klines, history.open_interest, step)
-        if len(candles) < 2:
-            raise SourceUnavailable(f"Binance has too little open-interest history for {coin}.")
-        try:
-            prices, longs, shorts = await asyncio.to_thread(self._estimate, candles, self.params)
-        except DataError as exc:
-            raise SourceUnavailable(f"Cannot estimate a map for {coin}: {exc}") from None
-        if self.days >= 7:
-            context = context_from_klines(klines, now)  # the same candles cover the 7 days
+        fetched = await asyncio.gather(
+            *(self._fetch(venue, coin, now, step) for venue in self.venues), return_exceptions=True
+        )
+        for result in fetched:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled: not a venue's fault
+        answered = {
+            v.name: r
+            for v, r in zip(self.venues, fetched, strict=True)
+            if not isinstance(r, Exception)
+        }
+        failures = {
+            v.name: r for v, r in zip(self.venues, fetched, strict=True) if isinstance(r, Exception)
+        }
+        if not answered:
+            raise _all_failed(coin, self.venues, failures)
+        reference = answered.get("binance") or answered[next(iter(answered))]
+        price, ref_klines = reference[0], reference[1].klines
+        binance = answered.get("binance")
+        borrowed = taker_shares(binance[1].klines) if binance else {}
+        maps, notes = {}, []
+        for venue in self.venues:
+            if venue.name not in answered:
+                continue
+            history = answered[venue.name][1]
+            try:
+                maps[venue.name] = await self._venue_map(venue, coin, history, step, borrowed)
+            except SourceUnavailable as exc:
+                failures[venue.name] = exc
+                continue
+            if venue.taker_split == "none":
+                notes.append(_borrowed_note(venue, history.klines, borrowed))
+        if not maps:
+            raise _all_failed(coin, self.venues, failures)
+        shares = self._shares(maps, failures, price)
+        levels = sum_levels([s.levels for s in shares if s.status == "ok"])
+        if self.days >= 7 or binance is None:
+            context = context_from_klines(ref_klines, now)
         else:
-            context = await self.binance.context(coin)
+            context = await self._binance_context(coin)
         return Snapshot(
             symbol=coin,
-            price=mark,
-            levels=levels_by_side(prices, longs, shorts, mark),
+            price=price,
+            levels=levels,
             source=self.name,
             as_of=self._clock(),
             context=context,
+            note=" · ".join(notes),
+            venues=shares,
         )
 
-    async def _history(self, coin: str, now: int, step: int) -> History:
+    def _shares(
+        self, maps: Mapping[str, Map], failures: Mapping[str, Exception], price: float
+    ) -> tuple[VenueShare, ...]:
+        """Each venue's levels on one grid (the reference price's bucket width when several venues
+        answered), split at `price`; the failed ones with their reason."""
+        width = None
+        if len(maps) > 1:
+            width = plain_bucket_width(price, self.params.bucket_pct)
+        shares = []
+        for venue in self.venues:
+            if venue.name in maps:
+                prices, longs, shorts = maps[venue.name]
+                if width is not None:
+                    prices, longs, shorts = bucket_levels(prices, longs, shorts, width)
+                levels = levels_by_side(prices, longs, shorts, price)
+                shares.append(
+                    VenueShare(
+                        venue.name,
+                        venue.label,
+                        "ok",
+                        long_usd=sum(lv.long_usd for lv in levels),
+                        short_usd=sum(lv.short_usd for lv in levels),
+                        levels=levels,
+                    )
+                )
+            elif venue.name in failures:
+                error = _reason(failures[venue.name])
+                shares.append(VenueShare(venue.name, venue.label, "unavailable", error=error))
+        return tuple(shares)
+
+    async def _fetch(self, venue: Venue, coin: str, now: int, step: int) -> tuple[float, History]:
+        # The price first: an unknown coin fails with one request instead of ten.
+        mark = await venue.mark_price(coin)
+        history = await self._history(venue, coin, now, step)
+        # Kept as soon as it is fetched: it is the exchange's data whatever the model makes of it.
+        # A failed fetch raised above and left the stored history as it was.
+        self._histories.put(_key(venue, coin), history, now)
+        return mark, history
+
+    async def _venue_map(
+        self, venue: Venue, coin: str, history: History, step: int, borrowed: Mapping[int, float]
+    ) -> Map:
+        candles = align_candles(
+            history.klines,
+            history.open_interest,
+            step,
+            taker_split=venue.taker_split,
+            borrowed_shares=borrowed,
+        )
+        if len(candles) < 2:
+            raise SourceUnavailable(
+                f"{venue.label} has too little open-interest history for {coin}."
+            )
+        params = self.venue_params.get(venue.name, self.params)
+        try:
+            return await asyncio.to_thread(self._estimate, candles, params)
+        except DataError as exc:
+            raise SourceUnavailable(f"Cannot estimate a map for {coin}: {exc}") from None
+
+    async def _binance_context(self, coin: str):
+        venue = next((v for v in self.venues if isinstance(v, BinanceVenue)), None)
+        return await venue.client.context(coin) if venue is not None else None
+
+    async def _history(self, venue: Venue, coin: str, now: int, step: int) -> History:
         """The window up to `now`: stitched onto the stored history when one page each reaches
         it and the pieces fit, else downloaded whole."""
-        stored = self._histories.get(coin, now) if self.incremental else None
-        plan = plan_update(stored, now, step) if stored is not None else None
+        stored = self._histories.get(_key(venue, coin), now) if self.incremental else None
+        limits = venue.limits
+        plan = plan_update(stored, now, step, limits) if stored is not None else None
         if stored is not None and plan is not None:
             klines, open_interest = await gather_or_cancel(
-                self.binance.klines(
-                    coin, self.interval, plan.klines_from_ms, now, plan.klines_rows
-                ),
-                self._open_interest_page(coin, plan, now),
+                venue.klines(coin, self.interval, plan.klines_from_ms, now, plan.klines_rows),
+                self._open_interest_page(venue, coin, plan, now),
             )
-            updated = stitch(stored, plan, klines, open_interest, now, self.days, step)
+            updated = stitch(stored, plan, klines, open_interest, now, self.days, step, limits)
             if updated is not None:
                 return updated
-            log.info("%s history changed at Binance or has a gap: downloading it again", coin)
+            log.info("%s %s history changed or has a gap: downloading it again", venue.label, coin)
         start = now - self.days * DAY_MS
+        _, points_from = window_bounds(now, self.days, step, limits)
         klines, open_interest = await gather_or_cancel(
-            self.binance.klines_between(coin, self.interval, start, now),
-            self.binance.open_interest_between(coin, self.interval, start, now),
+            venue.klines_between(coin, self.interval, start, now),
+            venue.open_interest_between(coin, self.interval, points_from, now),
         )
         return History(tuple(klines), tuple(open_interest), now)
 
     async def _open_interest_page(
-        self, coin: str, plan: UpdatePlan, now: int
+        self, venue: Venue, coin: str, plan: UpdatePlan, now: int
     ) -> list[OpenInterestPoint]:
         if plan.open_interest_from_ms is None:
-            return []  # no new point can exist yet: spare the scarce /futures/data budget
-        return await self.binance.open_interest_hist(
+            return []  # no new point can exist yet: spare the scarce open-interest budget
+        return await venue.open_interest(
             coin, self.interval, plan.open_interest_from_ms, now, plan.open_interest_rows
         )
 
     async def candles(self, symbol: str, since: datetime, interval: str = "1m") -> list[Candle]:
-        return await self.binance.candles(symbol, since, interval)
+        """The first venue's candles (the next one's when it fails)."""
+        failure: Exception | None = None
+        for venue in self.venues:
+            try:
+                return await venue.candles(symbol, since, interval)
+            except (SourceUnavailable, UnknownSymbol) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
 
     async def aclose(self) -> None:
-        await self.binance.aclose()
+        for venue in self.venues:
+            await venue.aclose()
+
+
+def _key(venue: Venue, coin: str) -> str:
+    return coin if venue.name == "binance" else f"{venue.name}:{coin}"
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnknownSymbol):
+        return f"does not list {error.symbol}"
+    if isinstance(error, LiqwatchError):
+        return str(error)
+    return "internal error"
+
+
+def _all_failed(coin: str, venues: Sequence[Venue], failures: Mapping[str, Exception]) -> Exception:
+    """The error when no venue answered: the venue's own when there is one venue, UnknownSymbol
+    when none lists the coin, else a SourceUnavailable naming each venue's reason."""
+    errors = list(failures.values())
+    for error in errors:
+        if not isinstance(error, LiqwatchError):
+            log.error("estimate for %s failed", coin, exc_info=error)
+    if len(errors) == 1:
+        return errors[0]
+    if errors and all(isinstance(e, UnknownSymbol) for e in errors):
+        return UnknownSymbol(coin)
+    labels = {v.name: v.label for v in venues}
+    said = "; ".join(f"{labels[n]}: {_reason(e)}" for n, e in failures.items())
+    return SourceUnavailable(f"No venue answered for {coin} ({said})")
+
+
+def _borrowed_note(venue: Venue, klines: Sequence[Kline], borrowed: Mapping[int, float]) -> str:
+    if not borrowed:
+        return f"{venue.label} taker split: 0.5 (no Binance candles)"
+    matched = sum(1 for k in klines if k.open_time_ms in borrowed)
+    if matched >= len(klines) - 1:  # the newest candle may be one Binance has not opened yet
+        return f"{venue.label} taker split: Binance's same candles"
+    return (
+        f"{venue.label} taker split: Binance's same candles ({matched} of {len(klines)}), else 0.5"
+    )
 
 
 def _check(values, bad) -> None:

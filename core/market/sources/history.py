@@ -38,6 +38,30 @@ Row = TypeVar("Row", Kline, OpenInterestPoint)
 
 
 @dataclass(frozen=True)
+class PageLimits:
+    """What one venue serves per request and keeps of its open-interest history (defaults:
+    Binance). `oi_kept_days` or `oi_kept_rows` (OKX keeps the latest 1,440 entries); neither:
+    the whole listing (Bybit)."""
+
+    kline_rows: int = KLINES_MAX_LIMIT
+    oi_rows: int = OPEN_INTEREST_MAX_LIMIT
+    oi_kept_days: float | None = OPEN_INTEREST_DAYS
+    oi_kept_rows: int | None = None
+
+    def oi_kept_ms(self, step_ms: int) -> int | None:
+        """How far back the venue's open-interest history reaches (None: no limit)."""
+        spans = []
+        if self.oi_kept_days is not None:
+            spans.append(int(self.oi_kept_days * DAY_MS))
+        if self.oi_kept_rows is not None:
+            spans.append(self.oi_kept_rows * step_ms)
+        return min(spans) if spans else None
+
+
+BINANCE_LIMITS = PageLimits()
+
+
+@dataclass(frozen=True)
 class History:
     """The rows a full download returned at `fetched_at_ms` (the last kline may be unfinished)."""
 
@@ -56,16 +80,24 @@ class UpdatePlan:
     open_interest_rows: int = 0
 
 
-def window_bounds(now_ms: int, days: float, step_ms: int) -> tuple[int, int]:
+def window_bounds(
+    now_ms: int, days: float, step_ms: int, limits: PageLimits = BINANCE_LIMITS
+) -> tuple[int, int]:
     """The rows a full download keeps at `now_ms`: klines opened after the first bound, open
     interest from the second, both up to now. Mirrors BinanceClient.klines_between and
-    open_interest_between (which starts no earlier than the 30 days Binance keeps)."""
+    open_interest_between (which starts no earlier than the 30 days Binance keeps); the other
+    venues' full downloads start open interest at the second bound too."""
     start = now_ms - int(days * DAY_MS)
-    oldest_kept = now_ms - OPEN_INTEREST_DAYS * DAY_MS + step_ms
+    kept = limits.oi_kept_ms(step_ms)
+    if kept is None:
+        return start - step_ms, start
+    oldest_kept = now_ms - kept + step_ms
     return start - step_ms, max(start, oldest_kept - oldest_kept % step_ms + step_ms)
 
 
-def plan_update(history: History, now_ms: int, step_ms: int) -> UpdatePlan | None:
+def plan_update(
+    history: History, now_ms: int, step_ms: int, limits: PageLimits = BINANCE_LIMITS
+) -> UpdatePlan | None:
     """The pages that bring `history` up to `now_ms`, or None if one page each cannot."""
     if not history.klines or not history.open_interest or now_ms < history.fetched_at_ms:
         return None
@@ -77,14 +109,15 @@ def plan_update(history: History, now_ms: int, step_ms: int) -> UpdatePlan | Non
         return None
     # The exact row count as the limit also keeps the request cheap: Binance weighs klines by it.
     kline_rows = _rows_between(anchor.open_time_ms, now_ms, step_ms)
-    if kline_rows > KLINES_MAX_LIMIT:
+    if kline_rows > limits.kline_rows:
         return None
     last_point = history.open_interest[-1].timestamp_ms
     if now_ms < last_point + step_ms:  # a point is stamped at its period's end: none is due yet
         return UpdatePlan(anchor.open_time_ms, kline_rows, None)
     point_rows = _rows_between(last_point, now_ms, step_ms)
-    too_old = last_point < now_ms - OPEN_INTEREST_DAYS * DAY_MS + step_ms  # Binance refuses it
-    if too_old or point_rows > OPEN_INTEREST_MAX_LIMIT:
+    kept = limits.oi_kept_ms(step_ms)
+    too_old = kept is not None and last_point < now_ms - kept + step_ms  # the venue refuses it
+    if too_old or point_rows > limits.oi_rows:
         return None
     return UpdatePlan(anchor.open_time_ms, kline_rows, last_point, point_rows)
 
@@ -97,6 +130,7 @@ def stitch(
     now_ms: int,
     days: float,
     step_ms: int,
+    limits: PageLimits = BINANCE_LIMITS,
 ) -> History | None:
     """`history` with the pages joined on and the window trimmed as at `now_ms`; None when a
     page does not start with its anchor exactly as stored (a gap, or the past changed)."""
@@ -110,7 +144,7 @@ def stitch(
     )
     if klines is None or points is None:
         return None
-    klines_after, points_from = window_bounds(now_ms, days, step_ms)
+    klines_after, points_from = window_bounds(now_ms, days, step_ms, limits)
     return History(
         klines=tuple(k for k in klines if klines_after < k.open_time_ms <= now_ms),
         open_interest=tuple(p for p in points if points_from <= p.timestamp_ms <= now_ms),

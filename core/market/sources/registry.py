@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from core.kernel.clock import Clock
 from core.kernel.config import Config, ConfigPart
 from core.kernel.errors import ConfigError
-from core.market.sources import binance, coinglass, estimate, replay
+from core.market.sources import binance, bybit, coinglass, estimate, okx, replay
 from core.market.sources.port import Source
+from core.market.sources.venue_registry import DEFAULT_VENUES, VENUES
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ SOURCES: dict[str, SourceSpec] = {
             "estimate",
             estimate.EstimateSource.from_config,
             estimate.CONFIG,
-            "free: Binance klines + open interest through the estimator (default)",
+            "free: Binance, Bybit and OKX klines + open interest through the estimator (default)",
         ),
         SourceSpec(
             "coinglass",
@@ -53,15 +54,30 @@ def _check(values, bad) -> None:
         raise bad("data", "window_pct", "must be between 0 and 100")
     if data["cache_seconds"] < 0:
         raise bad("data", "cache_seconds", "must not be negative")
+    venues = data["venues"]
+    if not venues or any(name not in VENUES for name in venues) or len(set(venues)) < len(venues):
+        raise bad(
+            "data", "venues", f"must list some of {', '.join(VENUES)} once each, not {venues!r}"
+        )
 
 
 DATA_CONFIG = ConfigPart(
-    {"data": {"source": "estimate", "window_pct": 0.0, "cache_seconds": 60.0}}, check=_check
+    {
+        "data": {
+            "source": "estimate",
+            "window_pct": 0.0,
+            "cache_seconds": 60.0,
+            "venues": list(DEFAULT_VENUES),
+        }
+    },
+    check=_check,
 )
 # Every part the market contributes: the choice of source, the venue clients, each source.
 CONFIG_PARTS: tuple[ConfigPart, ...] = (
     DATA_CONFIG,
     binance.CONFIG,
+    bybit.CONFIG,
+    okx.CONFIG,
     *(spec.config for spec in SOURCES.values()),
 )
 

@@ -1,0 +1,220 @@
+"""The venues the free estimate aggregates: the port each venue client fills, the shared per-venue
+rate limiter, and the registry `[data] venues = [...]` picks from.
+
+A venue serves, for one coin: a mark price, klines (oldest first, the current unfinished one
+included) and open-interest points in coins (Binance's `OpenInterestPoint`, `usd` 0 when the venue
+publishes none). Everything a venue does not publish is said by its attributes: `taker_split`
+("klines": in each kline; "points": in each open-interest point, OKX; "none": Bybit borrows
+Binance's), `limits` (page sizes and how far back its open interest reaches, for history.py).
+
+Rate limits: each client holds ONE `RateLimiter` for its venue, shared by every symbol, with the
+venue's published budgets (`Rate`). A budget the venue counts per instrument (OKX's trading
+statistics) is a bucket per instrument inside that same limiter; one the venue counts per IP is
+one bucket for all symbols. A request waits for its bucket rather than spending the budget twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from core.market.sources.binance import (
+    KLINES_MAX_LIMIT,
+    OPEN_INTEREST_MAX_LIMIT,
+    BinanceClient,
+    Kline,
+    OpenInterestPoint,
+    interval_ms,
+    page_windows,
+)
+from core.market.sources.history import BINANCE_LIMITS, PageLimits
+from core.market.sources.http import gather_or_cancel
+from core.types import Candle
+
+TakerSplit = Literal["klines", "points", "none"]
+PARALLEL_PAGES = 4  # pages of one series fetched at once, as BinanceClient does
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A published budget: `amount` (requests or weight) per `seconds`; `per_symbol` when the
+    venue counts it per instrument."""
+
+    amount: float
+    seconds: float
+    per_symbol: bool = False
+    source: str = ""  # where the venue publishes it
+
+
+class RateLimiter:
+    """Token buckets for one venue (full at start: a burst of `amount`, then `amount/seconds` per
+    second). `spent` counts what was acquired per group, for the benchmark."""
+
+    def __init__(
+        self,
+        rules: dict[str, Rate],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.rules = rules
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, last refill]
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.spent: Counter[str] = Counter()
+        self.waited_seconds = 0.0
+
+    async def acquire(self, group: str, symbol: str = "", cost: float = 1.0) -> None:
+        rate = self.rules[group]
+        key = (group, symbol if rate.per_symbol else "")
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:  # first come, first served within a bucket
+            cost = min(cost, rate.amount)
+            while True:
+                now = self._clock()
+                tokens, last = self._buckets.get(key, [rate.amount, now])
+                tokens = min(rate.amount, tokens + (now - last) * rate.amount / rate.seconds)
+                if tokens >= cost:
+                    self._buckets[key] = [tokens - cost, now]
+                    self.spent[group] += cost
+                    return
+                self._buckets[key] = [tokens, now]
+                wait = (cost - tokens) * rate.seconds / rate.amount
+                self.waited_seconds += wait
+                await self._sleep(wait)
+
+
+class Venue(Protocol):
+    """One venue's public market data for the estimate (see the module docstring)."""
+
+    name: str  # "binance": the config's name
+    label: str  # "Binance": the reports'
+    limits: PageLimits
+    taker_split: TakerSplit
+    limiter: RateLimiter
+
+    async def mark_price(self, coin: str) -> float: ...
+
+    async def klines(
+        self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
+    ) -> list[Kline]:
+        """One page from `start_ms` (at most `rows`, within the venue's page size), oldest first."""
+        ...
+
+    async def klines_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[Kline]: ...
+
+    async def open_interest(
+        self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
+    ) -> list[OpenInterestPoint]: ...
+
+    async def open_interest_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[OpenInterestPoint]: ...
+
+    async def candles(self, coin: str, since: datetime, interval: str = "1m") -> list[Candle]:
+        """Candles from the one holding `since` up to now: alerts read their high/low."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+async def paged(requests: Iterable[Awaitable[Any]], parallel: int = PARALLEL_PAGES) -> list[Any]:
+    """Run page requests `parallel` at a time; the first failure cancels the rest."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(request: Awaitable[Any]) -> Any:
+        async with gate:
+            return await request
+
+    return await gather_or_cancel(*(one(r) for r in requests))
+
+
+def between(rows: Iterable[Any], time_of: Callable[[Any], int], first: int, last: int) -> list:
+    """Rows deduplicated by time (the last copy winning), sorted, within [first, last]."""
+    unique = {time_of(row): row for row in rows}
+    return [unique[t] for t in sorted(unique) if first <= t <= last]
+
+
+# ---- Binance: the existing client behind the port ----------------------------------------
+
+# Binance USD-M: 2,400 request weight per minute per IP (GET /fapi/v1/exchangeInfo rateLimits);
+# /futures/data/* (openInterestHist) has its own 1,000 requests per 5 minutes per IP.
+BINANCE_RATES = {
+    "weight": Rate(2400, 60, source="Binance USD-M REQUEST_WEIGHT 2400/min per IP"),
+    "futures_data": Rate(1000, 300, source="Binance /futures/data: 1000 requests/5 min per IP"),
+}
+
+
+def klines_weight(limit: int) -> int:
+    """Binance USD-M request weight of /fapi/v1/klines by its `limit`."""
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
+class BinanceVenue:
+    """BinanceClient as a venue: the same requests as before, counted by a shared limiter."""
+
+    name = "binance"
+    label = "Binance"
+    limits = BINANCE_LIMITS
+    taker_split: TakerSplit = "klines"
+
+    def __init__(self, client: BinanceClient, limiter: RateLimiter | None = None):
+        self.client = client
+        self.limiter = limiter or RateLimiter(BINANCE_RATES)
+
+    async def mark_price(self, coin: str) -> float:
+        await self.limiter.acquire("weight", cost=1)
+        return await self.client.mark_price(coin)
+
+    async def klines(
+        self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
+    ) -> list[Kline]:
+        limit = max(1, min(rows, KLINES_MAX_LIMIT))
+        await self.limiter.acquire("weight", cost=klines_weight(limit))
+        return await self.client.klines(coin, interval, start_ms, end_ms, limit)
+
+    async def klines_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[Kline]:
+        step = interval_ms(interval)
+        windows = page_windows(start_ms, end_ms, step, KLINES_MAX_LIMIT)
+        pages = await paged(self.klines(coin, interval, s, e, KLINES_MAX_LIMIT) for s, e in windows)
+        return between((k for p in pages for k in p), _open, start_ms - step + 1, end_ms)
+
+    async def open_interest(
+        self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
+    ) -> list[OpenInterestPoint]:
+        await self.limiter.acquire("futures_data")
+        return await self.client.open_interest_hist(coin, interval, start_ms, end_ms, rows)
+
+    async def open_interest_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[OpenInterestPoint]:
+        step = interval_ms(interval)
+        windows = page_windows(start_ms, end_ms, step, OPEN_INTEREST_MAX_LIMIT)
+        pages = await paged(
+            self.open_interest(coin, interval, s, e, OPEN_INTEREST_MAX_LIMIT) for s, e in windows
+        )
+        return between((p for page in pages for p in page), _stamp, start_ms, end_ms)
+
+    async def candles(self, coin: str, since: datetime, interval: str = "1m") -> list[Candle]:
+        return await self.client.candles(coin, since, interval)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _open(kline: Kline) -> int:
+    return kline.open_time_ms
+
+
+def _stamp(point: OpenInterestPoint) -> int:
+    return point.timestamp_ms
