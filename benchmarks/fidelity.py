@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from benchmarks.fidelity_measure import (  # noqa: E402
     WorldFigures,
     estimated_map,
+    key_zone_moves,
     measure,
     naive_map,
 )
@@ -107,41 +108,82 @@ def verdict(s: dict) -> list[str]:
     ]
 
 
+def stability(names: list[str]) -> list[str]:
+    """Key-zone moves between hourly refreshes over the last day, per world."""
+    lines = [
+        "key-zone moves between hourly refreshes, last day (mean % of price; jumps > 0.5 %)",
+        f"{'world':<13} {'centre':>7} {'arg-max':>8} {'edges':>7} | {'jumps: centre':>13} "
+        f"{'arg-max':>8}",
+    ]
+    totals = [0, 0]
+    for name in names:
+        m = key_zone_moves(name)
+        totals[0] += m.centre_jumps
+        totals[1] += m.argmax_jumps
+        lines.append(
+            f"{name:<13} {m.centre_pct:>6.3f}% {m.argmax_pct:>7.3f}% {m.edge_pct:>6.3f}% | "
+            f"{m.centre_jumps:>13} {m.argmax_jumps:>8}"
+        )
+    lines.append(f"{'all':<13} {'':>7} {'':>8} {'':>7} | {totals[0]:>13} {totals[1]:>8}")
+    return lines
+
+
+def _sided(liq_map, price: float):
+    """(prices, USD) keeping longs below the price and shorts above it, as the bot reads a map."""
+    import numpy as np
+
+    prices, longs, shorts = (np.asarray(a, dtype=float) for a in liq_map)
+    return prices, np.where(prices < price, longs, 0.0) + np.where(prices > price, shorts, 0.0)
+
+
 def chart(name: str, path: Path) -> None:
-    """True vs estimated map of one world, in 0.25 %-of-price bins, longs below and shorts above."""
+    """True vs estimated map of one world in 0.5 %-of-price bins (longs below, shorts above), over
+    the range that holds the true and the estimated maps; the naive map scaled to the true total
+    (its volume-sized USD would dwarf both), key-zone peaks marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from benchmarks.fidelity_measure import read_map
+
     world = simulate(name)
     price = world.price
-    width = price * 0.0025
+    maps = {"true": world.true_map, "estimate": estimated_map(world), "naive": naive_map(world)}
+    spread = max(
+        float(np.max(np.abs(p[u > 0] / price - 1), initial=0.05))
+        for p, u in (_sided(maps[k], price) for k in ("true", "estimate"))
+    )
+    width = price * 0.005
+    edges = np.arange(price * (1 - spread) - width, price * (1 + spread) + 2 * width, width)
+    centres = (edges[:-1] + edges[1:]) / 2
+    true_total = float(_sided(maps["true"], price)[1].sum())
+    styles = {
+        "true": {"color": "#999999", "alpha": 0.6},
+        "estimate": {"color": "#1f77b4", "lw": 1.6},
+        "naive": {"color": "#d62728", "lw": 1},
+    }
     fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
-    for label, liq_map, style in (
-        ("true", world.true_map, {"color": "#999999", "alpha": 0.6}),
-        ("estimate", estimated_map(world), {"color": "#1f77b4", "lw": 1.6}),
-        ("naive (scaled to the true total)", naive_map(world), {"color": "#d62728", "lw": 1}),
-    ):
-        prices, longs, shorts = (np.asarray(a) for a in liq_map)
-        usd = np.where(prices < price, longs, 0.0) + np.where(prices > price, shorts, 0.0)
-        keep = np.abs(prices / price - 1) < 0.25
-        edges = np.arange(price * 0.75, price * 1.25 + width, width)
-        binned, _ = np.histogram(prices[keep], bins=edges, weights=usd[keep])
-        if label.startswith("naive"):
-            true_prices, true_usd = _true_side(world)
-            true_total = float(np.histogram(true_prices, bins=edges, weights=true_usd)[0].sum())
-            binned = binned * (true_total / max(binned.sum(), 1e-9))
-        centres = (edges[:-1] + edges[1:]) / 2
+    for label, liq_map in maps.items():
+        prices, usd = _sided(liq_map, price)
+        binned, _ = np.histogram(prices, bins=edges, weights=usd)
+        if label == "naive":
+            binned = binned * (true_total / max(float(usd.sum()), 1e-9))
+            label = "naive (volume, no OI; scaled to the true total)"
         if label == "true":
-            ax.bar(centres, binned / 1e6, width=width, label=label, **style)
+            ax.bar(centres, binned / 1e6, width=width, label=label, **styles[label])
         else:
-            ax.step(centres, binned / 1e6, where="mid", label=label, **style)
+            ax.step(centres, binned / 1e6, where="mid", label=label, **styles[label.split()[0]])
+    for label, liq_map in (("true", maps["true"]), ("estimate", maps["estimate"])):
+        reading = read_map(world, liq_map, label)
+        for zone in (reading.key_short, reading.key_long):
+            if zone is not None:
+                ax.axvline(zone.peak, color=styles[label]["color"], lw=0.8, ls=":")
     ax.axvline(price, color="black", lw=0.8, ls="--")
-    ax.set_title(f"{name}: true vs estimated liquidation map (longs below, shorts above the price)")
-    ax.set_xlabel("price (USD)")
-    ax.set_ylabel("USD per 0.25 % of price (millions)")
+    ax.set_title(f"{name}: true vs estimated liquidation map (dotted: key-zone peaks)")
+    ax.set_xlabel("price (USD); longs below the dashed price, shorts above")
+    ax.set_ylabel("USD per 0.5 % of price (millions)")
     ax.legend(loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,20 +191,14 @@ def chart(name: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _true_side(world):
-    import numpy as np
-
-    prices, longs, shorts = (np.asarray(a) for a in world.true_map)
-    usd = np.where(prices < world.price, longs, 0.0) + np.where(prices > world.price, shorts, 0.0)
-    keep = np.abs(prices / world.price - 1) < 0.25
-    return prices[keep], usd[keep]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", action="append", choices=list(WORLDS), help="default: all")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--chart", type=Path, help="write the worst world's chart (PNG) here")
+    parser.add_argument(
+        "--stability", action="store_true", help="also measure key-zone moves across refreshes"
+    )
     args = parser.parse_args()
 
     results = [measure(name) for name in (args.world or list(WORLDS))]
@@ -173,6 +209,9 @@ def main() -> None:
         print("\n".join(table(results)))
         print()
         print("\n".join(verdict(s)))
+    if args.stability and not args.json:
+        print()
+        print("\n".join(stability(args.world or list(WORLDS))))
     if args.chart:
         chart(s["worst_world"], args.chart)
         if not args.json:

@@ -224,3 +224,79 @@ def measure(world: str | World, params: EstimatorParams | None = None) -> WorldF
         estimate=reading(truth, read_map(w, estimated_map(w, params), "estimate")),
         naive=reading(truth, read_map(w, naive_map(w), "naive")),
     )
+
+
+@dataclass(frozen=True)
+class KeyZoneMoves:
+    """How far the estimated key zones move from one refresh to the next (% of price, mean over
+    both sides and all refreshes), for the peak as analysis defines it (the zone's weighted
+    centre), for the arg-max bucket it replaced, and for the edges breakout rules use."""
+
+    refreshes: int
+    centre_pct: float
+    argmax_pct: float
+    edge_pct: float
+    centre_jumps: int  # moves of more than 0.5 % of price
+    argmax_jumps: int
+
+
+def _argmax_peak(liq_map: Map, zone, side: str) -> float:
+    prices, longs, shorts = liq_map
+    usd = longs if side == "long" else shorts
+    inside = (prices >= zone.low) & (prices <= zone.high)
+    return float(prices[inside][np.argmax(usd[inside])])
+
+
+def key_zone_moves(world: str | World, refreshes: int = 24, every: int = 12) -> KeyZoneMoves:
+    """Re-estimate the map at `refreshes` points `every` candles apart, ending at the last candle
+    (the bot refreshes as candles close), and measure how the key zones move between them."""
+    w = simulate(world) if isinstance(world, str) else world
+    candles = {name: venue_candles(w, name) for name in w.venues}
+    params = {
+        name: EstimatorParams(maintenance_margin=v.maintenance_margin)
+        for name, v in w.venues.items()
+    }
+    end = float(w.path.open_time_ms[-1])
+    step = float(w.path.open_time_ms[1] - w.path.open_time_ms[0]) * every
+    readings = []
+    for k in range(refreshes - 1, -1, -1):
+        until = end - k * step
+        maps = []
+        for name, c in candles.items():
+            rows = c.open_time_ms <= until
+            cut = CandleArrays(**{f.name: getattr(c, f.name)[rows] for f in fields(CandleArrays)})
+            maps.append(estimate_map(cut, params[name]))
+        liq_map = sum_maps(maps)
+        price = float(w.path.close[np.searchsorted(w.path.open_time_ms, until)])
+        levels = tuple(
+            Level(
+                float(p),
+                long_usd=float(lo) if p < price else 0.0,
+                short_usd=float(sh) if p > price else 0.0,
+            )
+            for p, lo, sh in zip(*liq_map, strict=True)
+        )
+        as_of = datetime.fromtimestamp(until / 1000, UTC)
+        analysis = analyze(Snapshot(w.symbol, price, levels, source="estimate", as_of=as_of))
+        readings.append((price, liq_map, analysis))
+    centre, argmax, edge = [], [], []
+    for (_, map_a, a), (price, map_b, b) in zip(readings, readings[1:], strict=False):
+        for side, za, zb, far in (
+            ("short", a.key_short, b.key_short, "high"),
+            ("long", a.key_long, b.key_long, "low"),
+        ):
+            if za is None or zb is None:
+                continue
+            centre.append(abs(zb.peak - za.peak) / price * 100)
+            argmax.append(
+                abs(_argmax_peak(map_b, zb, side) - _argmax_peak(map_a, za, side)) / price * 100
+            )
+            edge.append(abs(getattr(zb, far) - getattr(za, far)) / price * 100)
+    return KeyZoneMoves(
+        refreshes=refreshes,
+        centre_pct=float(np.mean(centre)) if centre else math.nan,
+        argmax_pct=float(np.mean(argmax)) if argmax else math.nan,
+        edge_pct=float(np.mean(edge)) if edge else math.nan,
+        centre_jumps=int(sum(m > 0.5 for m in centre)),
+        argmax_jumps=int(sum(m > 0.5 for m in argmax)),
+    )
