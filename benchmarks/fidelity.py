@@ -197,11 +197,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--chart", type=Path, help="write the worst world's chart (PNG) here")
     parser.add_argument(
+        "--days",
+        type=float,
+        help="estimate from the last N days only (the bot's [estimator] days); default: all 30",
+    )
+    parser.add_argument(
         "--stability", action="store_true", help="also measure key-zone moves across refreshes"
     )
     args = parser.parse_args()
 
-    results = [measure(name) for name in (args.world or list(WORLDS))]
+    results = [measure(name, days=args.days) for name in (args.world or list(WORLDS))]
     s = summary(results)
     if args.json:
         print(json.dumps({"worlds": [asdict(r) for r in results], "summary": s}, indent=2))

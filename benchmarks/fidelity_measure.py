@@ -49,8 +49,9 @@ def borrowed_share(world: World, venue: str) -> np.ndarray:
     return np.where(np.isfinite(share), share, 0.5)
 
 
-def venue_candles(world: World, venue: str) -> CandleArrays:
-    """What the venue publishes as core's CandleArrays (only the fields this core knows)."""
+def venue_candles(world: World, venue: str, days: float | None = None) -> CandleArrays:
+    """What the venue publishes as core's CandleArrays (only the fields this core knows), the
+    last `days` of it (None: the whole simulated month)."""
     publication = world.venues[venue]
     a = publication.arrays
     available = {
@@ -64,6 +65,10 @@ def venue_candles(world: World, venue: str) -> CandleArrays:
         "quote_volume": a.quote_volume,
     }
     available = fill_gaps(world, venue, available)
+    if days is not None:
+        times = available["open_time_ms"]
+        recent = times > float(world.path.open_time_ms[-1]) - days * 86_400_000
+        available = {name: values[recent] for name, values in available.items()}
     known = [f.name for f in fields(CandleArrays)]
     return CandleArrays(**{name: available[name] for name in known if name in available})
 
@@ -111,7 +116,9 @@ def sum_maps(maps: list[Map]) -> Map:
     return prices, longs, shorts
 
 
-def estimated_map(world: World, params: EstimatorParams | None = None) -> Map:
+def estimated_map(
+    world: World, params: EstimatorParams | None = None, days: float | None = None
+) -> Map:
     """The aggregate estimate: each venue with its own maintenance margin, summed."""
     base = params or EstimatorParams()
     maps = []
@@ -119,7 +126,7 @@ def estimated_map(world: World, params: EstimatorParams | None = None) -> Map:
         venue_params = EstimatorParams(
             **{**asdict(base), "maintenance_margin": publication.maintenance_margin}
         )
-        maps.append(estimate_map(venue_candles(world, name), venue_params))
+        maps.append(estimate_map(venue_candles(world, name, days), venue_params))
     return sum_maps(maps)
 
 
@@ -213,7 +220,11 @@ class WorldFigures:
     naive: Reading
 
 
-def measure(world: str | World, params: EstimatorParams | None = None) -> WorldFigures:
+def measure(
+    world: str | World, params: EstimatorParams | None = None, days: float | None = None
+) -> WorldFigures:
+    """One world's figures; `days` limits the estimate to the last days of history (the bot's
+    `[estimator] days`); the truth and the naive map always see the whole month."""
     w = simulate(world) if isinstance(world, str) else world
     truth = read_map(w, w.true_map, "truth")
     return WorldFigures(
@@ -221,7 +232,7 @@ def measure(world: str | World, params: EstimatorParams | None = None) -> WorldF
         description=w.spec.description,
         price=w.price,
         true=reading(truth, truth),
-        estimate=reading(truth, read_map(w, estimated_map(w, params), "estimate")),
+        estimate=reading(truth, read_map(w, estimated_map(w, params, days), "estimate")),
         naive=reading(truth, read_map(w, naive_map(w), "naive")),
     )
 
