@@ -116,7 +116,8 @@ def build(
         # Webhook summaries need no chat platform: their sender comes with the schedule.
         from .discord_adapter.webhook import WebhookSender
 
-        webhooks = WebhookSender()
+        urls = [entry["webhook_url"] for entry in config.summaries if entry["webhook_url"]]
+        webhooks = WebhookSender(urls=urls)
         app.add_sender(webhooks)
         app.owned.append(webhooks)
     return app
@@ -159,10 +160,14 @@ def _configured_summaries(app: App) -> None:
     The config owns the summaries it set: an entry removed from the file (or moved to another
     webhook URL) stops at the next start. Summaries chats set with /summary are never touched.
     """
+    from .discord_adapter.webhook import webhook_chat_id
+
     kept = []
     for n, entry in enumerate(app.config.summaries, 1):
         if entry["webhook_url"]:
-            chat_key = app.store.upsert_chat("webhook", entry["webhook_url"], kind="channel")
+            # Keyed by the webhook's public id: the URL (a secret) stays in the config file.
+            chat_id = webhook_chat_id(entry["webhook_url"])
+            chat_key = app.store.upsert_chat("webhook", chat_id, kind="channel")
         else:
             chat_key = app.store.upsert_chat("telegram", entry["telegram_chat"], kind="channel")
         when = (

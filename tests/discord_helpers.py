@@ -162,6 +162,12 @@ def make_interaction(*, in_server: bool = True, manage_guild: bool = False, user
     )
     return SimpleNamespace(
         user=user,
+        # As in the INTERACTION_CREATE payload: the member's resolved rights and the bot's own.
+        permissions=discord.Permissions(manage_guild=manage_guild),
+        app_permissions=discord.Permissions(
+            view_channel=True, send_messages=True, embed_links=True
+        ),
+        channel=None,
         guild_id=GUILD_ID if in_server else None,
         guild=SimpleNamespace(id=GUILD_ID) if in_server else None,
         channel_id=CHANNEL_ID,

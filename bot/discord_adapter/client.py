@@ -78,7 +78,9 @@ def make_client() -> discord.Client:
     # which would read like something is missing.
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
-    return discord.Client(intents=discord.Intents.default())
+    # A 429 asking for longer than this is not slept through inside a send (discord.py would hold
+    # the outbox's slot for 20 minutes on a shared-resource limit): the outbox postpones it.
+    return discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=30.0)
 
 
 def _token(settings: Mapping[str, Any]) -> str:

@@ -49,6 +49,14 @@ SUMMARY_NEEDS_MANAGE_SERVER = Message(
     kind="error",
 )
 
+SUMMARY_BOT_CANNOT_POST = Message(
+    title="I cannot post in this channel",
+    lines=(
+        "Give liqwatch View Channel, Send Messages and Embed Links here, then run /summary again.",
+    ),
+    kind="error",
+)
+
 
 def split_symbols(text: str) -> list[str]:
     """`"btc, eth sol"` → `["btc", "eth", "sol"]` (the service validates each one)."""
@@ -99,17 +107,33 @@ class CommandHandlers:
         )
 
     def channel_caller(self, interaction: discord.Interaction) -> Caller:
-        """Channel-wide settings (/summary): the rights are the member's Manage Server."""
+        """Channel-wide settings (/summary): the rights are the member's Manage Server, read from
+        the interaction's own `member.permissions` (Discord computes them, overwrites included),
+        never from roles: without the members intent the client has not cached them, and
+        `guild_permissions` then says "none" for the server's owner (tests/bot/
+        test_corpus_discord.py, with the recorded INTERACTION_CREATE)."""
         user_id = str(interaction.user.id)
-        permissions = getattr(interaction.user, "guild_permissions", None)  # a User in DMs
+        permissions = interaction.permissions if interaction.guild_id is not None else None
+        manage = permissions is not None and (permissions.manage_guild or permissions.administrator)
         return Caller(
             platform=PLATFORM,
             chat_id=f"channel:{interaction.channel_id}",
             user_id=user_id,
             chat_kind="group",
-            can_manage_chat=bool(permissions is not None and permissions.manage_guild),
+            can_manage_chat=bool(manage),
             is_bot_admin=user_id in self.admins,
         )
+
+    @staticmethod
+    def bot_can_post(interaction: discord.Interaction) -> bool:
+        """The bot's own rights in this channel, from the payload's `app_permissions`: a summary
+        set where it cannot post would fail at every delivery."""
+        rights = interaction.app_permissions
+        if rights.administrator:
+            return True
+        in_thread = isinstance(interaction.channel, discord.Thread)
+        send = rights.send_messages_in_threads if in_thread else rights.send_messages
+        return bool(rights.view_channel and send and rights.embed_links)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -271,6 +295,9 @@ class CommandHandlers:
         caller = self.channel_caller(interaction)
         if not (caller.can_manage_chat or caller.is_bot_admin):
             await self._refuse(interaction, SUMMARY_NEEDS_MANAGE_SERVER)
+            return
+        if not self.bot_can_post(interaction):
+            await self._refuse(interaction, SUMMARY_BOT_CANNOT_POST)
             return
         await self._deferred(
             interaction, lambda: self.service.run(caller, "summary", setting=setting.split())

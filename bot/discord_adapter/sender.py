@@ -9,19 +9,20 @@ chat_id `channel:ID` → that channel.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import discord
 
-from core.chat.api import ChatUnreachable, DeliveryRetryAfter, PartProgress
+from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected, PartProgress
 from core.types import ChatRef, Message
 
+from .limits import DEFAULT_BUDGET, InvalidRequests, IpBlock
 from .render import render
 from .replies import ViewFactory, page_kwargs
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RETRY_AFTER_SECONDS = 5.0
 
 
 def _no_view(message: Message) -> None:
@@ -37,12 +38,28 @@ def parse_chat_id(chat_id: str) -> tuple[str, int]:
     return kind, int(raw)
 
 
-def _retry_after(exc: discord.HTTPException) -> float:
+# JSON error codes that no retry can fix for this message (tests/data/real/discord/error_*.json):
+# 50035 invalid form body; 50006 empty message; 40005 request entity too large; 50008 cannot send
+# in a non-text channel.
+_REFUSED_CODES = {50035, 50006, 40005, 50008}
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    """The wait a 429 names (body `retry_after`, else the Retry-After header), or None: a 429
+    without either is Cloudflare's IP block (plain text "error code: 1015")."""
     headers = getattr(exc.response, "headers", None) or {}
-    try:
-        return float(headers.get("Retry-After", DEFAULT_RETRY_AFTER_SECONDS))
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_SECONDS
+    for value in (headers.get("Retry-After"),):
+        try:
+            if value is not None:
+                return float(value)
+        except (TypeError, ValueError):
+            pass
+    return None
+
+
+def _scope(exc: discord.HTTPException) -> str | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    return headers.get("X-RateLimit-Scope")
 
 
 class DiscordSender:
@@ -50,12 +67,27 @@ class DiscordSender:
 
     platform = "discord"
 
-    def __init__(self, client: discord.Client, view_for: ViewFactory = _no_view):
+    def __init__(
+        self,
+        client: discord.Client,
+        view_for: ViewFactory = _no_view,
+        *,
+        invalid_budget: int = DEFAULT_BUDGET,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.client = client
         self.view_for = view_for
         self.progress = PartProgress()  # a retry skips the pages already posted
+        self.invalid = InvalidRequests(invalid_budget, clock)
+        self.ip_block = IpBlock(clock)
 
     async def send(self, chat: ChatRef, message: Message) -> None:
+        """Raises DeliveryRetryAfter (429, an IP block, the invalid-request budget spent),
+        ChatUnreachable (the chat is gone or closed to the bot), MessageRejected (this message
+        can never be sent), anything else for a passing fault."""
+        pause = max(self.ip_block.blocked(), self.invalid.wait())
+        if pause > 0:  # nothing reaches Discord meanwhile
+            raise DeliveryRetryAfter(pause)
         kind, target_id = parse_chat_id(chat.chat_id)
         try:
             if kind == "channel":
@@ -63,11 +95,19 @@ class DiscordSender:
             else:
                 await self._to_user(target_id, chat.fallback_chat_id, message)
         except discord.RateLimited as exc:  # a 429 longer than discord.py waits by itself
+            self.invalid.count(429)
             raise DeliveryRetryAfter(exc.retry_after) from exc
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                raise DeliveryRetryAfter(_retry_after(exc)) from exc
+        except ChatUnreachable:
             raise
+        except discord.HTTPException as exc:
+            self.invalid.count(exc.status, _scope(exc))
+            if exc.status == 429:
+                wait = _retry_after(exc)
+                raise DeliveryRetryAfter(wait if wait is not None else self.ip_block.hit()) from exc
+            if exc.code in _REFUSED_CODES or (400 <= exc.status < 500 and exc.status != 401):
+                raise MessageRejected(f"Discord {exc.status} {exc.code}: {exc.text[:300]}") from exc
+            raise
+        self.ip_block.cleared()
 
     async def _to_user(self, user_id: int, fallback_chat_id: str | None, message: Message) -> None:
         try:
@@ -75,7 +115,8 @@ class DiscordSender:
             await self._post(user, message, where=f"user:{user_id}")
             return
         except (discord.Forbidden, discord.NotFound) as exc:
-            # DMs closed, no shared server any more, or the account is gone.
+            # DMs closed (50007), no shared server any more, or the account is gone.
+            self.invalid.count(exc.status)
             log.info("cannot DM Discord user %s (%s); trying the fallback channel", user_id, exc)
         if not fallback_chat_id:
             raise ChatUnreachable(f"Discord user {user_id} does not accept DMs")
@@ -98,6 +139,8 @@ class DiscordSender:
                 raise ChatUnreachable(f"Discord channel {channel_id} cannot receive messages")
             await self._post(channel, message, mention_user_id, where=f"channel:{channel_id}")
         except (discord.Forbidden, discord.NotFound) as exc:
+            # 50001 Missing Access, 50013 Missing Permissions, 10003 Unknown Channel: for good.
+            self.invalid.count(exc.status)
             raise ChatUnreachable(f"Discord channel {channel_id} is unreachable: {exc}") from exc
 
     async def _post(

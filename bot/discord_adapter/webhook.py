@@ -1,7 +1,13 @@
 """Posting to a Discord webhook with httpx: summaries for a community without inviting the bot.
 
 A webhook URL is a secret (`.../webhooks/ID/TOKEN`: whoever has it can post); it is never logged
-or put into an error message whole, only as `redact_webhook_url(url)`.
+or put into an error message whole, only as `redact_webhook_url(url)`, and never stored: the
+chat is keyed by `webhook_chat_id(url)` ("wh:ID", the public webhook id), and the sender finds
+the URL in the config it was given.
+
+Errors (tests/data/real/discord): 401/403/404 (10015 Unknown Webhook) → ChatUnreachable; another
+4xx (50035 invalid form body) → MessageRejected, never retried; a 429 → its retry_after, or, with
+none (Cloudflare's plain-text "error code: 1015"), the IP block's minutes-long wait.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 
 import httpx
 
-from core.chat.api import ChatUnreachable, DeliveryRetryAfter
+from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected
 from core.types import ChatRef, Message
 
 from ..logs import install as install_log_scrubbing
+from .limits import IpBlock
 from .render import CHART_FILENAME, render
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,22 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 GONE_STATUSES = (401, 403, 404)  # token revoked or webhook deleted: stop posting there
 
 Sleep = Callable[[float], Awaitable[Any]]
+
+
+IP_BLOCK = IpBlock()  # one IP for every webhook of the process
+
+
+def webhook_chat_id(url: str) -> str:
+    """The chat id a webhook is stored under: `wh:ID` (plus `/THREAD` for a forum thread), with
+    no token: the database never holds the secret part."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "wh:invalid"
+    segments = [s for s in parsed.path.split("/") if s]
+    webhook_id = segments[segments.index("webhooks") + 1] if "webhooks" in segments[:-1] else "?"
+    thread = parsed.params.get("thread_id")
+    return f"wh:{webhook_id}" + (f"/{thread}" if thread else "")
 
 
 class WebhookError(Exception):
@@ -69,8 +92,9 @@ def webhook_payloads(message: Message) -> list[tuple[dict[str, Any], bytes | Non
     return payloads
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Discord puts `retry_after` (seconds, a float) in the 429 body; Retry-After as a fallback."""
+def _retry_after(response: httpx.Response) -> float | None:
+    """Discord puts `retry_after` (seconds, a float) in the 429 body; Retry-After as a fallback;
+    None when neither is there (an IP block)."""
     seconds: Any = None
     try:
         seconds = response.json().get("retry_after")
@@ -78,6 +102,8 @@ def _retry_after(response: httpx.Response) -> float:
         pass
     if seconds is None:
         seconds = response.headers.get("Retry-After")
+    if seconds is None:
+        return None
     try:
         value = float(seconds)
     except (TypeError, ValueError):
@@ -97,6 +123,9 @@ async def _post_page(
 ) -> None:
     shown = redact_webhook_url(url)
     for attempt in range(retries + 1):
+        blocked = IP_BLOCK.blocked()
+        if blocked:
+            raise DeliveryRetryAfter(blocked)
         try:
             if image is None:
                 response = await client.post(url, params=params, json=body)
@@ -112,9 +141,12 @@ async def _post_page(
             raise WebhookError(f"webhook {shown}: {type(exc).__name__}") from None
         status = response.status_code
         if status < 300:
+            IP_BLOCK.cleared()
             return
         if status == 429:
             wait = _retry_after(response)
+            if wait is None:
+                raise DeliveryRetryAfter(IP_BLOCK.hit())
             if attempt == retries or wait > MAX_WAIT_SECONDS:
                 raise DeliveryRetryAfter(wait)
             log.info("webhook %s rate-limited: retrying in %.2f s", shown, wait)
@@ -122,6 +154,10 @@ async def _post_page(
             continue
         if status in GONE_STATUSES:
             raise ChatUnreachable(f"webhook {shown} is gone (HTTP {status})")
+        if 400 <= status < 500:
+            raise MessageRejected(
+                f"webhook {shown} refused it: HTTP {status} {response.text[:200]}"
+            )
         raise WebhookError(f"webhook {shown} answered HTTP {status}: {response.text[:200]}")
 
 
@@ -155,16 +191,29 @@ async def post_webhook(
 
 
 class WebhookSender:
-    """core.ports.Sender for `[[summaries]] webhook_url` entries: chat_id is the webhook URL."""
+    """core.ports.Sender for `[[summaries]] webhook_url` entries. `urls`: the configured URLs;
+    a chat's id is `webhook_chat_id(url)`, so the URL (a secret) comes from the config, never the
+    database. (A chat id that is a URL, from a database older than that, is still served.)"""
 
     platform = "webhook"
 
-    def __init__(self, client: httpx.AsyncClient | None = None, timeout_seconds: float = 10.0):
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        timeout_seconds: float = 10.0,
+        urls: list[str] | tuple[str, ...] = (),
+    ):
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(timeout=timeout_seconds)
+        self.urls = {webhook_chat_id(url): url for url in urls}
 
     async def send(self, chat: ChatRef, message: Message) -> None:
-        await post_webhook(self.client, chat.chat_id, message, thread_id=chat.thread_id)
+        url = self.urls.get(chat.chat_id)
+        if url is None and chat.chat_id.startswith(("http://", "https://")):
+            url = chat.chat_id
+        if url is None:
+            raise ChatUnreachable(f"webhook {chat.chat_id} is no longer in the config")
+        await post_webhook(self.client, url, message, thread_id=chat.thread_id)
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 # A migration step: SQL, or a function for what SQL alone cannot do portably (e.g. reading JSON
 # without relying on SQLite's optional JSON functions). Both run in the migration's transaction.
@@ -233,6 +234,26 @@ LIQUIDATIONS = (
     )""",
 )
 
+def _webhook_ids(conn: sqlite3.Connection) -> None:
+    """Webhook chats were keyed by their URL, token included: key them by `wh:ID` (the public
+    webhook id, plus `/THREAD`), as bot/discord_adapter/webhook.py's webhook_chat_id does; the
+    URL stays in the config only. A duplicate (same id twice) keeps the first row."""
+    rows = conn.execute(
+        "SELECT key, chat_id FROM chats WHERE platform = 'webhook' AND chat_id LIKE 'http%'"
+    ).fetchall()
+    for key, url in rows:
+        parts = urlsplit(url)
+        segments = [s for s in parts.path.split("/") if s]
+        hook = segments[segments.index("webhooks") + 1] if "webhooks" in segments[:-1] else "?"
+        thread = parse_qs(parts.query).get("thread_id", [""])[0]
+        new_id = f"wh:{hook}" + (f"/{thread}" if thread else "")
+        conn.execute("UPDATE OR IGNORE chats SET chat_id = ? WHERE key = ?", (new_id, key))
+        conn.execute(
+            "UPDATE chats SET chat_id = ? WHERE key = ? AND chat_id LIKE 'http%'",
+            (f"wh:redacted-{key}", key),
+        )
+
+
 # Delivery (core/store/outbox.py, core/store/dead_letters.py): how many parts of a multi-part
 # message the platform accepted (a restart resumes at the next part), and the dead letters:
 # messages that failed for good or too often, kept with their reason, out of their chat's way.
@@ -249,6 +270,7 @@ DELIVERY = (
         reason TEXT NOT NULL,
         dead_at TEXT NOT NULL
     )""",
+    _webhook_ids,
 )
 
 # Hyperliquid wallets (core/store/wallets.py): the latest reading of each configured or watched

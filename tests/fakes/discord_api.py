@@ -1,10 +1,21 @@
 """A loopback fake of Discord for the bot: REST login and a gateway websocket that says HELLO
-and READY, enough for a bot to log in and identify."""
+and READY, enough for a bot to log in and identify; and the REST calls the bot's sender makes
+(GET a channel, open a DM, POST a message), answered with the shapes recorded in
+tests/data/real/discord (a sent message is webhook_execute_wait_true_success.json's body).
+
+`replay_next("POST", "/channels/9090/messages", record)` answers the next such call with a
+recorded error reply as it was (status, headers, JSON or plain-text body). Real Discord adds
+`Via: 1.1 google` to its own JSON 429s; discord.py reads a 429 without it as Cloudflare's IP
+block, so the fake adds it to JSON 429s (not to the plain-text 1015 page).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+from pathlib import Path
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
@@ -12,6 +23,8 @@ from aiohttp.test_utils import TestServer
 TOKEN = "MTAwMQ.fake-discord-bot-token.for-tests-only"
 BOT_USER = {"id": "1001", "username": "liqwatch", "discriminator": "0", "avatar": None, "bot": True}
 OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_HELLO, OP_HEARTBEAT_ACK = 0, 1, 2, 10, 11
+_REAL = Path(__file__).resolve().parent.parent / "data" / "real" / "discord"
+SENT_MESSAGE = json.loads((_REAL / "webhook_execute_wait_true_success.json").read_text())["body"]
 
 
 def discord_json(body: dict, status: int = 200) -> web.Response:
@@ -34,6 +47,10 @@ class FakeDiscord:
         self.app.router.add_get("/api/v10/users/@me", self.me)
         self.app.router.add_get("/api/v10/oauth2/applications/@me", self.application)
         self.app.router.add_get("/gateway", self.gateway)
+        self.app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
+        self.posted: list[dict[str, Any]] = []  # {"path", "json"} of every message accepted
+        self._replays: list[tuple[str, str, dict[str, Any]]] = []
+        self.guild_id = "7070"
         # GET /applications/{application.id}/commands: the global commands, as a list of
         # application command objects (https://discord.com/developers/docs/interactions/
         # application-commands#get-global-application-commands); names are what doctor reads
@@ -85,6 +102,53 @@ class FakeDiscord:
         ]  # fmt: skip
         return web.Response(body=json.dumps(rows).encode(), content_type="application/json")
 
+    def replay_next(self, method: str, path: str, record: dict[str, Any], count: int = 1) -> None:
+        """Answer the next `count` `method` calls of `path` (under /api/v10) with `record`."""
+        self._replays.extend([(method.upper(), path, record)] * count)
+
+    async def rest(self, request: web.Request) -> web.Response:
+        """Channels, DMs and messages: what DiscordSender calls."""
+        path = "/" + request.match_info["tail"]
+        # A webhook's URL is its credential; everything else needs the bot token.
+        if not path.startswith("/webhooks/") and not self._authorised(request):
+            return discord_json({"message": "401: Unauthorized", "code": 0}, status=401)
+        for index, (method, where, record) in enumerate(self._replays):
+            if method == request.method and where == path:
+                del self._replays[index]
+                return _replayed(record)
+        parts = path.strip("/").split("/")
+        if request.method == "GET" and parts[0] == "channels" and len(parts) == 2:
+            return discord_json(self._channel(parts[1]))
+        if request.method == "GET" and parts[0] == "users" and len(parts) == 2:
+            return discord_json({**BOT_USER, "id": parts[1], "username": "trader", "bot": False})
+        if request.method == "POST" and path == "/users/@me/channels":
+            body = await request.json()
+            # A DM channel's id: "88" + the user's (a snowflake must be a number).
+            return discord_json({"id": f"88{body['recipient_id']}", "type": 1, "recipients": []})
+        if request.method == "POST" and parts[0] == "webhooks" and len(parts) == 3:
+            payload = await _payload(request)
+            self.posted.append({"path": path, "json": payload})
+            return discord_json(copy.deepcopy(SENT_MESSAGE))
+        if request.method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
+            payload = await _payload(request)
+            self.posted.append({"path": path, "json": payload})
+            sent = copy.deepcopy(SENT_MESSAGE)
+            sent.update(id=str(1000 + len(self.posted)), channel_id=parts[1], author=BOT_USER)
+            return discord_json(sent)
+        return discord_json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _channel(self, channel_id: str) -> dict[str, Any]:
+        return {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": self.guild_id,
+            "name": "alerts",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        }
+
     async def gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -110,3 +174,28 @@ class FakeDiscord:
         self.close_code = ws.close_code
         self.gateway_closed.set()
         return ws
+
+
+def _replayed(record: dict[str, Any]) -> web.Response:
+    body = record["body"]
+    status = record.get("status") or (429 if "1015" in str(body) else 400)
+    headers = {
+        k: v for k, v in (record.get("headers") or {}).items() if k.lower() != "content-type"
+    }
+    if isinstance(body, str):  # Cloudflare's page: plain text, no Via
+        return web.Response(text=body, status=status, headers=headers, content_type="text/plain")
+    if status == 429:
+        headers.setdefault("Via", "1.1 google")
+    headers["Content-Type"] = "application/json"
+    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers)
+
+
+async def _payload(request: web.Request) -> Any:
+    """A message's JSON, sent as the body or (with a chart attached) as the `payload_json` part."""
+    if request.content_type == "application/json":
+        return await request.json()
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "payload_json":  # type: ignore[union-attr]
+            return json.loads(await part.text())  # type: ignore[union-attr]
+    return {}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import build
+from bot.discord_adapter.webhook import webhook_chat_id
 from core.delivery.deliverer import Deliverer
 from core.delivery.summaries import SUMMARY_KEYS
 from core.store import LATEST_VERSION, Store
@@ -81,7 +82,7 @@ def test_due_messages_for_given_platforms_leave_out_the_others(store):
 # ---- 2. [[summaries]] follow the config file ---------------------------------------------------
 
 HOOK_OLD = "http://127.0.0.1:1/api/webhooks/1/old-token"
-HOOK_NEW = "http://127.0.0.1:1/api/webhooks/1/new-token"
+HOOK_NEW = "http://127.0.0.1:1/api/webhooks/2/new-token"  # another webhook
 GROUP = Caller(platform="telegram", chat_id="-100777", user_id="u1", chat_kind="group")
 
 
@@ -116,7 +117,7 @@ async def test_removed_or_moved_config_summaries_stop_and_a_chats_own_summary_st
     try:
         await app.service.handle(GROUP, "/summary BTC ETH every 1h")  # the chat's own
         assert targets(app) == {
-            ("webhook", HOOK_OLD): ["BTC"],
+            ("webhook", webhook_chat_id(HOOK_OLD)): ["BTC"],
             ("telegram", "-100555"): ["ETH"],
             ("telegram", "-100777"): ["BTC", "ETH"],
         }
@@ -127,11 +128,11 @@ async def test_removed_or_moved_config_summaries_stop_and_a_chats_own_summary_st
     app = await start(tmp_path, [entry(symbols=["BTC"], every="4h", webhook_url=HOOK_NEW)], clock)
     try:
         assert targets(app) == {
-            ("webhook", HOOK_NEW): ["BTC"],
+            ("webhook", webhook_chat_id(HOOK_NEW)): ["BTC"],
             ("telegram", "-100777"): ["BTC", "ETH"],
         }
         # The old URL gets nothing more, not even what it still had queued.
-        old_hook = app.store.find_chat("webhook", HOOK_OLD)
+        old_hook = app.store.find_chat("webhook", webhook_chat_id(HOOK_OLD))
         assert not old_hook["active"]
         app.store.enqueue(old_hook["key"], Message("late", kind="summary"))
         assert app.store.due_messages(platforms={"webhook"}) == []
