@@ -19,9 +19,10 @@ HTTP 403 page (error_403_cloudfront_template_full.json), plus `fail(...)` from V
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, quote, unquote
 
+import pytest
 from werkzeug import Response
 
 from tests.fakes.exchange_data import MINUTE_MS, Market
@@ -141,3 +142,10 @@ class FakeBybit(VenueFake):
         result = {"symbol": query["symbol"], "category": "linear", "list": rows,
                   "nextPageCursor": next_cursor}  # fmt: skip
         return self._ok(result)
+
+
+@pytest.fixture(name="bybit")
+def bybit_fixture() -> Iterator[FakeBybit]:
+    """A started FakeBybit (BTC at $90,131.71, ETH at $3,012.5), stopped after the test."""
+    with FakeBybit() as fake:
+        yield fake

@@ -22,8 +22,9 @@ Faults: `rate_limit(path)` serves HTTP 429 `{"msg":"Too Many Requests","code":"5
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from werkzeug import Response
 
 from tests.fakes.exchange_data import MINUTE_MS, Market
@@ -180,3 +181,10 @@ class FakeOkx(VenueFake):
             per = self.contract_value(coin) if query.get("unit", "1") == "1" else 1.0
             rows.append([str(t), f"{(coins - buy_coins) / per:.4f}", f"{buy_coins / per:.4f}"])
         return self._ok(rows)
+
+
+@pytest.fixture(name="okx")
+def okx_fixture() -> Iterator[FakeOkx]:
+    """A started FakeOkx (BTC at $90,131.71, ETH at $3,012.5), stopped after the test."""
+    with FakeOkx() as fake:
+        yield fake
