@@ -174,7 +174,7 @@ async def check_discord(cfg: Config, client: httpx.AsyncClient) -> list[Row]:
             Row(
                 "discord commands",
                 FAIL,
-                f"not registered: {', '.join(missing)}",
+                f"{len(missing)} of {len(ours)} not registered: {_few(missing)}",
                 "run `liqwatch discord-sync` (global: up to an hour to show)",
             )
         )
@@ -183,13 +183,18 @@ async def check_discord(cfg: Config, client: httpx.AsyncClient) -> list[Row]:
             Row(
                 "discord commands",
                 WARN,
-                f"stale commands: {', '.join(extra)}",
+                f"stale commands: {_few(extra)}",
                 "run `liqwatch discord-sync` to remove them",
             )
         )
     else:
         rows.append(Row("discord commands", OK, f"{len(ours)} commands in sync"))
     return rows
+
+
+def _few(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _venues(cfg: Config) -> list[str]:

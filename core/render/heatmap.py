@@ -36,7 +36,9 @@ BACKGROUND = "#0b0f19"
 PRICE_COLOUR = "#4fe3ff"
 FADED_COLOUR = "#9aa4b2"
 HEAT_CMAP = "inferno"
-MIN_PAD_PCT, MAX_PAD_PCT = 2.0, 20.0
+MIN_PAD_PCT, MAX_PAD_PCT = 2.0, 15.0
+BAND_SHARE = 0.9  # the price range holds this share of the newest map's USD (within the caps)
+GAMMA = 0.8  # colour ~ USD^0.8: big clusters stand out, mid-sized ones stay visible
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +73,7 @@ class HeatGrid:
 
 
 def _price_range(frames: list[MapFrame]) -> tuple[float, float]:
-    """The price path plus the band around it holding 95 % of the newest map's USD (2–20 %)."""
+    """The price path plus the band around it holding 90 % of the newest map's USD (2–15 %)."""
     prices = np.array([f.price for f in frames])
     low, high = float(prices.min()), float(prices.max())
     newest = frames[-1]
@@ -81,7 +83,7 @@ def _price_range(frames: list[MapFrame]) -> tuple[float, float]:
         distance = np.abs(newest.prices / newest.price - 1) * 100
         order = np.argsort(distance)
         covered = np.cumsum(usd[order]) / usd.sum()
-        pad = float(distance[order][min(np.searchsorted(covered, 0.95), len(order) - 1)])
+        pad = float(distance[order][min(np.searchsorted(covered, BAND_SHARE), len(order) - 1)])
     pad = min(max(pad, MIN_PAD_PCT), MAX_PAD_PCT) / 100
     return low * (1 - pad), high * (1 + pad)
 
@@ -183,12 +185,12 @@ def render_heatmap(grid: HeatGrid, title_note: str = "", sample: bool = False) -
     ghost = np.ma.masked_less_equal(grid.faded.T, top * 0.02)
     ax.imshow(
         ghost, origin="lower", aspect="auto", extent=extent, interpolation="nearest",
-        cmap="Greys_r", norm=PowerNorm(0.5, vmin=0, vmax=top), alpha=0.7, zorder=1,
+        cmap="Greys_r", norm=PowerNorm(GAMMA, vmin=0, vmax=top), alpha=0.7, zorder=1,
     )  # fmt: skip
     heat = np.ma.masked_less_equal(grid.notional.T, top * 0.01)
     image = ax.imshow(
         heat, origin="lower", aspect="auto", extent=extent, interpolation="nearest",
-        cmap=HEAT_CMAP, norm=PowerNorm(0.5, vmin=0, vmax=top), zorder=2,
+        cmap=HEAT_CMAP, norm=PowerNorm(GAMMA, vmin=0, vmax=top), zorder=2,
     )  # fmt: skip
     times = mdates.date2num(list(grid.times))
     ax.plot(times, grid.price_line, color="black", linewidth=5, zorder=3)

@@ -84,7 +84,8 @@ async def test_a_healthy_setup_is_all_ok(
 async def test_every_failure_has_its_fix_and_the_exit_code_is_1(
     exchange, telegram, discord_api, tmp_path, capsys, monkeypatch
 ):
-    discord_api.global_commands = ["liq", "help"]  # never synced since /heatmap and /top came
+    # synced before /heatmap and /top came
+    discord_api.global_commands = [s.name for s in COMMANDS if s.name not in ("heatmap", "top")]
     db = tmp_path / "bot.db"
     Store.open(db).close()
     conn = sqlite3.connect(db)
