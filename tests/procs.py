@@ -94,6 +94,7 @@ def write_config(
 [data]
 source = "estimate"
 cache_seconds = 1
+venues = ["binance"]  # the fake serves Binance only
 
 [sources.binance]
 base_url = "{exchange.url}"

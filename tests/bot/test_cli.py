@@ -61,7 +61,8 @@ def test_worked_example_as_text_reads_like_the_market_note(coinglass_config, cap
 
 def test_unknown_symbol_is_one_line_on_stderr(exchange, tmp_path, capsys):
     path = tmp_path / "config.toml"
-    path.write_text(f'[sources.binance]\nbase_url = "{exchange.url}"\n')
+    venues = '[data]\nvenues = ["binance"]\n'  # the fake serves Binance only
+    path.write_text(f'{venues}[sources.binance]\nbase_url = "{exchange.url}"\n')
     assert main(["liq", "NOPECOIN", "--config", str(path)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""

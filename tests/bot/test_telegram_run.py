@@ -35,6 +35,7 @@ def write_config(path: Path, exchange: FakeExchange, fake: FakeTelegramAPI) -> P
         f"""
 [data]
 source = "estimate"
+venues = ["binance"]
 [sources.binance]
 base_url = "{exchange.url}"
 timeout_seconds = 5
