@@ -14,6 +14,7 @@ from core.kernel.config import Config
 from core.kernel.errors import ConfigError, LiqwatchError
 
 from . import cli_market
+from . import liquidations as cli_liquidations
 from . import config as config_module
 from .logs import setup_logging
 
@@ -22,6 +23,7 @@ log = logging.getLogger("liqwatch")
 DEMO_GREETING = """liqwatch demo: SAMPLE DATA, replayed (not live). A scripted BTC price walks up
 through the key short zone within about a minute.
 Try:  /liq BTC   then   /watch BTC   and wait for the breakout alert.
+Realised liquidations (sample prints): /alert BTC cascade 20M 5, /liqs BTC, /feed BTC min 250K.
 Other commands: /help. Quit with /quit or Ctrl-D."""
 
 
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram/Discord bots and the scheduler")
     common(run)
     cli_market.add_commands(sub, common)
+    cli_liquidations.add_cli(sub, common)
     doctor = sub.add_parser("doctor", help="check config, tokens, venues and the database")
     doctor.add_argument("--config", metavar="FILE", help="TOML config (default ./config.toml)")
     sync = sub.add_parser("discord-sync", help="register the slash commands with Discord")
@@ -178,13 +181,15 @@ def main(argv: list[str] | None = None) -> int:
                     ("data", "source"): "replay",
                     ("data", "cache_seconds"): 2.0,
                     ("store", "path"): str(demo_db),
+                    ("feeds", "replay_path"): str(SAMPLE_PATH),  # sample prints, a cascade
                 }
             )
         else:
             cfg = load_config(args)
         # In a terminal conversation the replies say what went wrong; log lines would only
         # interleave with them. The bot (`run`) logs at the configured level.
-        quiet = args.command in ("liq", "chat", "demo", *cli_market.COMMANDS)
+        terminal = ("liq", "chat", "demo", *cli_market.COMMANDS, *cli_liquidations.COMMANDS)
+        quiet = args.command in terminal
         setup_logging("ERROR" if quiet else cfg.get("log", "level"), cfg.secrets())
         if args.command == "liq":
             return asyncio.run(cmd_liq(args, cfg))
@@ -194,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cmd_chat(cfg, DEMO_GREETING, args.check_seconds))
         if args.command == "run":
             return asyncio.run(cmd_run(cfg))
+        if args.command in cli_liquidations.COMMANDS:
+            return asyncio.run(cli_liquidations.run(args, cfg))
         if args.command in cli_market.COMMANDS:
             return asyncio.run(cli_market.run(args, cfg))
         if args.command == "discord-sync":

@@ -35,6 +35,8 @@ from core.render.alerts import digest_message
 from core.render.chart import render_chart
 from core.store import Store
 
+from .liquidations import build_live
+
 log = logging.getLogger("liqwatch")
 
 
@@ -53,6 +55,7 @@ class App:
     # Things build() opened besides the source and store (e.g. the webhook sender's HTTP client);
     # adapters close their own senders in stop().
     owned: list[Any] = field(default_factory=list)
+    live: Any = None  # bot.liquidations.LiveLiquidations when [feeds] enabled (also in owned)
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.platform] = sender
@@ -109,6 +112,9 @@ def build(
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
     app.owned.extend(owned)
+    app.live = build_live(config, store, monitor, jobs, service.ctx, clock)
+    if app.live is not None:
+        app.owned.append(app.live)  # closed before the store: the batch in flight is written
     if wallets.client not in _observed_clients(source):
         app.owned.append(wallets.client)  # else the source closes it
     _configured_summaries(app)
@@ -204,6 +210,8 @@ async def run_until_stopped(app: App, adapters: list, stop: asyncio.Event | None
             if getattr(adapter, "sender", None) is not None:
                 app.add_sender(adapter.sender)
         app.jobs.start()
+        if app.live is not None:
+            await app.live.start()
         log.info(
             "liqwatch running: %s; data from %s",
             ", ".join(type(a).__name__ for a in adapters) or "no chat platform",

@@ -16,6 +16,7 @@ from core.market.screener import CONFIG as SCREENER_CONFIG
 from core.market.sources.hyperliquid import CONFIG as HYPERLIQUID_CONFIG
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
+from core.market.streams import CONFIG as FEEDS_CONFIG
 from core.delivery.deliverer import CONFIG as DELIVERY_CONFIG
 from core.store import CONFIG as STORE_CONFIG
 from core.store.map_history import CONFIG as HISTORY_CONFIG
@@ -31,6 +32,7 @@ SCHEMA = Schema(
         DELIVERY_CONFIG,
         HISTORY_CONFIG,
         SCREENER_CONFIG,
+        FEEDS_CONFIG,
         service.CONFIG,
         *(platform.config for platform in PLATFORMS.values()),
         LOG_CONFIG,

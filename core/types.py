@@ -115,6 +115,16 @@ class LiqMinute:
 
 
 @dataclass(frozen=True)
+class LiqGap:
+    """A stretch with no data from one venue's stream (`end` None: still going)."""
+
+    venue: str
+    start: datetime
+    end: datetime | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class LiqWindow:
     """A symbol's realised liquidations minute by minute (oldest first) up to `until`: what the
     cascade alert reads at a tick."""

@@ -65,7 +65,7 @@ from datetime import UTC, datetime
 from core.alerts.kinds import KINDS, Fire
 from core.alerts.state import FRESH, RuleState, parse_state
 from core.alerts.tick import SymbolTick, build_tick
-from core.types import AlertEvent, Analysis, Rule
+from core.types import AlertEvent, Analysis, LiqWindow, Rule
 
 __all__ = ["AlertEvent", "MarketView", "RuleState", "coalesce", "evaluate"]
 
@@ -82,6 +82,7 @@ class MarketView:
     high_since: float  # 1-minute wick range since the previous check (equal to price when unknown)
     low_since: float
     as_of: datetime
+    liquidations: LiqWindow | None = None  # realised, minute by minute (the cascade kind)
 
 
 def coalesce(events: Iterable[AlertEvent]) -> dict[int, list[AlertEvent]]:

@@ -75,6 +75,9 @@ class Monitor:
         self._last_check: dict[str, datetime] = {}
         self._last_tick: datetime | None = None
         self._seen_candle: dict[str, Candle] = {}  # the newest 1m candle at the last check
+        # True when the live liquidation feeds run: ticks then carry each symbol's realised
+        # liquidations of the last hour (the cascade kind); False: none, and nothing changes.
+        self.realised = False
         # Where the previous process left off (see the module docstring).
         for symbol, mark in store.wick_marks().items():
             self._last_check[symbol] = mark.checked_at
@@ -89,6 +92,9 @@ class Monitor:
         fresh = await self.snapshots.refresh(needed, newer_than=self._last_tick)
         markets: dict[str, MarketView] = {}
         newest_candles: dict[str, Candle] = {}
+        windows = (
+            self.store.liq_windows(list(fresh), now - MAX_LOOKBACK, now) if self.realised else {}
+        )
         for symbol, snapshot in fresh.items():
             since = self._since(symbol, now)
             high, low, newest = await self._wick_range(symbol, since, snapshot.price)
@@ -105,6 +111,7 @@ class Monitor:
                 high_since=high,
                 low_since=low,
                 as_of=snapshot.as_of,
+                liquidations=windows.get(symbol),
             )
         # Rules are read after the awaits above, so a rule deleted, snoozed or paused while the
         # data was on its way counts in this very tick.

@@ -28,10 +28,12 @@ def _zone_bounds(zone: object) -> Bounds | None:
 class SymbolTick:
     """One symbol's numbers at this tick, sanitised, shared by every rule on that symbol."""
 
-    __slots__ = ("symbol", "price", "high", "low", "ratio", "key_up", "key_down", "usd")
+    __slots__ = ("symbol", "price", "high", "low", "ratio", "key_up", "key_down", "usd", "liqs")
 
     def __init__(self, view: object):  # a core.alerts.MarketView (duck-typed: no import cycle)
         self.symbol = view.symbol
+        # realised liquidations (core.types.LiqWindow) when the live feeds run, else None
+        self.liqs = getattr(view, "liquidations", None)
         self.price = float(view.price)
         high, low = view.high_since, view.low_since
         self.high = max(float(high), self.price) if finite_positive(high) else self.price

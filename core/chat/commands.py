@@ -83,6 +83,25 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Private chat: alert when your Hyperliquid positions near liquidation (default 5%)",
         "/wallet 0x5e9ee1089755c3435139848e47e6635505d5a13a 5",
     ),
+    CommandSpec(
+        "liqs",
+        "/liqs SYMBOL [1h|4h|24h]",
+        "Realised liquidations: longs vs shorts per venue, largest prints, chart",
+        "/liqs BTC 4h",
+    ),
+    CommandSpec(
+        "feed",
+        "/feed SYMBOL... min USD | /feed off",
+        "Post big liquidations here as they happen, batched",
+        "/feed BTC ETH min 1M",
+        chat_wide=True,
+    ),
+    CommandSpec(
+        "accuracy",
+        "/accuracy SYMBOL [7d]",
+        "How often the map's zones caught real liquidations, vs random",
+        "/accuracy BTC 7d",
+    ),
     CommandSpec("help", "/help", "What the bot does and every command", "/help"),
 )
 

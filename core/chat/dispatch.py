@@ -18,6 +18,14 @@ from core.alerts.kinds import ALERT_USAGE
 from core.chat import parsing
 from core.chat.commands import BY_NAME
 from core.chat.heatmap import heatmap_args, heatmap_reply
+from core.chat.liqs import (
+    accuracy_args,
+    accuracy_reply,
+    feed_args,
+    feed_reply,
+    liqs_args,
+    liqs_reply,
+)
 from core.chat.screener import top_args, top_reply
 from core.chat.service import Service
 from core.chat.wallet import wallet_args, wallet_reply
@@ -63,8 +71,8 @@ def _liq_args(args: tuple[str, ...]) -> dict[str, Any]:
 def _alert_args(args: tuple[str, ...]) -> dict[str, Any]:
     if len(args) < 2:
         raise UsageError(f"Usage: {ALERT_USAGE}")
-    # cluster takes USD and PCT: one more word
-    if len(args) > 3 and not (args[1].lower() == "cluster" and len(args) == 4):
+    # cascade takes USD and MINUTES, cluster USD and PCT: one more word
+    if len(args) > 3 and not (args[1].lower() in ("cascade", "cluster") and len(args) == 4):
         raise UsageError(f"Too many arguments. Usage: {ALERT_USAGE}")
     return {"symbol": args[0], "kind": args[1], "value": " ".join(args[2:]) or None}
 
@@ -123,6 +131,16 @@ COMMAND_TABLE: dict[str, Command] = {
     ),
     "top": Command(lambda s, c, by="ratio", rows=10: top_reply(s.ctx, by, rows), top_args),
     "wallet": Command(lambda s, c, **options: wallet_reply(s.ctx, c, **options), wallet_args),
+    "liqs": Command(lambda s, c, symbol, window=None: liqs_reply(s.ctx, symbol, window), liqs_args),
+    "feed": Command(
+        lambda s, c, symbols=(), min_usd=None, off=False: feed_reply(
+            s.ctx, c, list(symbols), min_usd, off
+        ),
+        feed_args,
+    ),
+    "accuracy": Command(
+        lambda s, c, symbol, span=None: accuracy_reply(s.ctx, symbol, span), accuracy_args
+    ),
     "summary": Command(
         lambda s, c, setting: s.chats.set_summary(c, list(setting)),
         lambda args: {"setting": list(args)},

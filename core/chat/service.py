@@ -15,12 +15,14 @@ from core.chat.alert_commands import AlertCommands
 from core.chat.base import ChatContext, ServiceSettings
 from core.chat.chat_settings import ChatSettings
 from core.chat.commands import COMMANDS
+from core.chat.liqs import last_hour
 from core.chat.watch import Watchlists
 from core.delivery.summaries import SummaryPlanner
 from core.kernel.clock import utcnow
 from core.kernel.config import ConfigPart
 from core.market.reader import MarketReader
 from core.render.context import context_line, with_context_line
+from core.render.liquidations import last_hour_line
 from core.render.report import report_message
 from core.store import Store
 from core.types import Message, Section
@@ -54,7 +56,9 @@ class Service:
         """The /liq report with buttons Refresh / Chart / Alert me on breakout."""
         snapshot, result = await self.market.analysis(symbol, window_pct)
         image = await self.market.chart(snapshot, result) if chart else None
-        message = report_message(snapshot, result, self.ctx.clock(), image)
+        realised = last_hour(self.ctx, snapshot.symbol)  # when the live feeds run
+        line = last_hour_line(*realised) if realised else None
+        message = report_message(snapshot, result, self.ctx.clock(), image, realised=line)
         if self.ctx.context is None:
             return message
         context = await self.ctx.context.get(snapshot.symbol)  # funding, open interest

@@ -120,3 +120,23 @@ def timezone(text: str) -> str:
 @functools.cache
 def _zones_by_lower_name() -> dict[str, str]:
     return {zone.lower(): zone for zone in available_timezones()}
+
+
+_MONEY_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def money_amount(text: str, what: str, low: float, high: float) -> float:
+    """A USD amount as traders type it: `20M`, `1.5b`, `250k`, `$20,000,000`, `20000000`."""
+    cleaned = text.strip().lower().lstrip("$")
+    factor = 1.0
+    if cleaned[-1:] in _MONEY_SUFFIX:
+        factor = _MONEY_SUFFIX[cleaned[-1]]
+        cleaned = cleaned[:-1]
+    if not cleaned:
+        raise UsageError(f"'{text[:20]}' is not an amount ({what}). Use e.g. 20M or 250K.")
+    value = number(cleaned, what, 0, math.inf) * factor
+    if not low <= value <= high:
+        raise UsageError(
+            f"{what.capitalize()} must be between ${plain(low)} and ${plain(high)}."
+        )
+    return value

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from core.store.base import StoreBase
 from core.store.codec import db_time
-from core.types import LiqMinute, LiqPrint, LiqWindow
+from core.types import LiqGap, LiqMinute, LiqPrint, LiqWindow, Message
 
 
 def ms(when: datetime) -> int:
@@ -30,14 +30,7 @@ def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-@dataclass(frozen=True)
-class Gap:
-    """A stretch with no data from one venue (`end` None: still going)."""
-
-    venue: str
-    start: datetime
-    end: datetime | None
-    reason: str = ""
+Gap = LiqGap  # the store's name for it
 
 
 @dataclass(frozen=True)
@@ -182,7 +175,7 @@ class LiquidationStore(StoreBase):
         row = self._row("SELECT ifnull(max(id), 0) AS n FROM liq_prints")
         return int(row["n"]) if row else 0
 
-    def liq_gaps(self, since: datetime, until: datetime | None = None) -> list[Gap]:
+    def liq_gaps(self, since: datetime, until: datetime | None = None) -> list[LiqGap]:
         """Gaps overlapping [since, until], oldest first."""
         end = ms(until) if until is not None else 2**62
         rows = self._rows(
@@ -191,7 +184,7 @@ class LiquidationStore(StoreBase):
             (end, ms(since)),
         )
         return [
-            Gap(
+            LiqGap(
                 r["venue"],
                 from_ms(r["started"]),
                 None if r["ended"] is None else from_ms(r["ended"]),
@@ -247,3 +240,11 @@ class LiquidationStore(StoreBase):
                 "UPDATE liq_feeds SET cursor = max(cursor, ?) WHERE chat_key = ?",
                 (int(cursor), chat_key),
             )
+
+    def post_liq_feed(self, chat_key: int, message: Message, cursor: int) -> None:
+        """Queue one feed batch and move the feed past it, in one transaction (needs the
+        outbox part of the Store: a crash either posts the batch and moves on, or neither)."""
+        with self._transaction():
+            self.enqueue(chat_key, message, dedup_key=f"feed:{chat_key}:{cursor}", kind="feed")
+            self.advance_liq_feed(chat_key, cursor)
+

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from core.alerts.kinds import breakout, cluster, level, near, ratio
+from core.alerts.kinds import breakout, cascade, cluster, level, near, ratio
 from core.alerts.kinds.base import AlertKind, Fire, Step
 from core.kernel.errors import UsageError
 from core.types import AlertEvent, Notice, Rule
 
 KINDS: dict[str, AlertKind] = {
     kind.name: kind
-    for kind in (breakout.KIND, near.KIND, ratio.KIND, level.ABOVE, level.BELOW, cluster.KIND)
+    for kind in (
+        breakout.KIND,
+        near.KIND,
+        ratio.KIND,
+        level.ABOVE,
+        level.BELOW,
+        cascade.KIND,
+        cluster.KIND,
+    )
 }
 KIND_NAMES: tuple[str, ...] = tuple(KINDS)  # in the order /help, usage and pickers list them
 

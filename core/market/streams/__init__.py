@@ -68,6 +68,7 @@ CONFIG = ConfigPart(
             "bybit_ws_url": "",
             "okx_ws_url": "",
             "okx_rest_url": "",  # OKX contract sizes; "" = [sources.okx] base_url or www.okx.com
+            "replay_path": "",  # a sample file (the demo): replay its prints instead of venues
         }
     },
     check=_check,
