@@ -79,7 +79,9 @@ def build(
     source = source or make_source(config, clock=clock)
     snapshots = SnapshotCache(source, ttl_seconds=config.get("data", "cache_seconds"), clock=clock)
     market = MarketReader(snapshots, render_chart, window_pct=config.get("data", "window_pct"))
-    store = Store.open(config.get("store", "path"), clock=clock, rule_kinds=KIND_NAMES)
+    store = Store.open(
+        config.get("store", "path"), clock=clock, rule_kinds=KIND_NAMES, exclusive=True
+    )
     store.set_map_history(**config.section("history"))
     snapshots.on_fresh = store.record_map  # every refreshed map joins the history (heatmap)
     settings = ServiceSettings.from_config(config)

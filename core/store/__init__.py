@@ -12,7 +12,7 @@ import os
 from collections.abc import Collection
 
 from core.kernel.config import ConfigPart
-from core.store.base import Clock, connect
+from core.store.base import Clock, ProcessLock, connect
 from core.store.liquidations import LiquidationStore
 from core.store.map_history import MapHistoryStore
 from core.store.outbox import OutboxItem, OutboxStore
@@ -32,10 +32,22 @@ class Store(WalletStore, OutboxStore, MapHistoryStore, LiquidationStore):
         path: str | os.PathLike[str],
         clock: Clock | None = None,
         rule_kinds: Collection[str] | None = None,
+        exclusive: bool = False,
     ) -> Store:
         """Open (creating if needed) and upgrade the database in place to the current schema.
-        `rule_kinds`: the alert kinds rules may have (None: any well-formed name)."""
-        return cls(connect(path), os.fspath(path), clock, rule_kinds)
+        `rule_kinds`: the alert kinds rules may have (None: any well-formed name).
+        `exclusive`: this process delivers from the store (`run`, `chat`): no other may at the
+        same time (StoreError naming the other's pid; released by close() or the process end)."""
+        name = os.fspath(path)
+        lock = ProcessLock(name).acquire() if exclusive and name != ":memory:" else None
+        try:
+            store = cls(connect(path), name, clock, rule_kinds)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        store._lock = lock
+        return store
 
     def __enter__(self) -> Store:
         return self
