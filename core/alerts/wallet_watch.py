@@ -140,10 +140,15 @@ class WalletWatcher:
         failed = len(watched) + len(due) - len(readings)
         return WalletRun(read=len(readings), failed=failed, alerts=alerts)
 
-    async def read_now(self, address: str) -> WalletReading:
-        """Read one wallet at once and keep the reading (it must be configured or watched)."""
+    async def read_now(self, address: str, watch: WalletWatch | None = None) -> WalletReading:
+        """Read one wallet at once and keep the reading (it must be configured or watched).
+        With the `watch` just set, the stages its positions already reached count as told (the
+        reply lists them), so the job alerts only on what comes next."""
         reading = await self.client.clearinghouse_state(address)
         self.store.save_wallet_reading(reading)
+        if watch is not None and watch.address == reading.address:
+            state, _ = check_watch(watch.pct, watch.state, reading)
+            self.store.commit_wallet_check(watch, state, [])
         return reading
 
     async def _read_all(self, addresses: Sequence[str]) -> dict[str, WalletReading]:

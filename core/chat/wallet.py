@@ -59,7 +59,7 @@ async def wallet_reply(
     if watcher is not None:
         try:
             async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-                reading = await watcher.read_now(wallet)
+                reading = await watcher.read_now(wallet, watch)
         except TimeoutError:
             error = "Hyperliquid is slow to answer"
         except LiqwatchError as exc:

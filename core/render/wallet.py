@@ -29,8 +29,9 @@ def _leverage(position: WalletPosition) -> str:
     return f"{position.leverage}x {position.margin_type}"
 
 
-def position_line(position: WalletPosition) -> str:
-    """`BTC long 0.5 BTC ($45.0K), 20x cross: liquidation $85,310, 4.9% away`."""
+def position_line(position: WalletPosition, pct: float | None = None) -> str:
+    """`BTC long 0.5 BTC ($45.0K), 20x cross: liquidation $85,310, 4.9% away` (then `, inside
+    your 5% line` when it is within `pct`)."""
     head = (
         f"{position.coin} {position.side} {_size(position)} ({fmt.money(position.position_usd)}), "
         f"{_leverage(position)}"
@@ -38,7 +39,10 @@ def position_line(position: WalletPosition) -> str:
     distance = position.distance_pct
     if distance is None:
         return f"{head}: no liquidation price (the account's collateral covers it)"
-    return f"{head}: liquidation {fmt.price(position.liquidation_px)}, {distance:.1f}% away"
+    line = f"{head}: liquidation {fmt.price(position.liquidation_px)}, {distance:.1f}% away"
+    if pct is not None and distance <= pct:
+        line += f" ⚠️ inside your {pct / 2 if distance <= pct / 2 else pct:g}% line"
+    return line
 
 
 def wallet_status(
@@ -67,7 +71,7 @@ def wallet_status(
         lines.append("No open perpetual positions right now; new ones are watched too.")
     else:
         ordered = sorted(reading.positions, key=lambda p: (p.distance_pct is None, p.distance_pct))
-        lines.extend(position_line(p) for p in ordered)
+        lines.extend(position_line(p, pct) for p in ordered)
     footer = "Hyperliquid positions, read from the public API"
     if reading is not None:
         footer += f" · {fmt.age(reading.read_at, now)}"
