@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.chat.commands import COMMANDS
 from tests.discord_helpers import (  # noqa: F401  (*_fixture: the service/handlers/tree fixtures)
     callback,
     handlers_fixture,
@@ -28,6 +27,3 @@ async def test_top_runs_the_screener_with_order_and_rows(tree, service):
     (call,) = service.calls
     assert call[2:] == ("top", {"by": "near", "rows": 5})
 
-
-def test_every_command_of_the_table_is_a_slash_command(tree):
-    assert {spec.name for spec in COMMANDS} == {c.name for c in tree.get_commands()}

@@ -29,6 +29,7 @@ from bot.discord_adapter.render import (
     render,
 )
 from bot.discord_adapter.tree import build_tree, command_payloads
+from core.alerts.kinds import KIND_NAMES
 from core.chat.commands import COMMANDS
 from core.kernel.errors import ConfigError
 from core.types import Button, Message, Section
@@ -273,7 +274,7 @@ def test_descriptions_come_from_the_shared_command_table(tree):
 
 def test_alert_kind_offers_every_rule_kind(tree):
     (kind,) = [o for o in tree.get_command("alert").to_dict(tree)["options"] if o["name"] == "kind"]
-    assert [c["value"] for c in kind["choices"]] == ["breakout", "near", "ratio", "above", "below"]
+    assert [c["value"] for c in kind["choices"]] == list(KIND_NAMES)  # from the registry
 
 
 def test_summary_is_hidden_by_default_from_members_without_manage_server(tree):
