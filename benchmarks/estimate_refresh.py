@@ -7,6 +7,12 @@ one minute apart (as the bot refreshes watched symbols), the price moving a litt
 Symbols are refreshed four at a time, as core.snapshots.SnapshotCache does. Prints requests and
 wall time per refresh round, checks that both sources return identical snapshots at every moment,
 and prints the memory the kept histories hold.
+Then the same 20 symbols on every venue (Binance, Bybit and OKX fakes, the default venues): per
+venue, the requests and weight of the first and of a later refresh, against each venue's
+published limits (Binance 2,400 weight/min and 1,000 openInterestHist/5 min per IP; Bybit 600
+requests/5 s per IP; OKX per endpoint: candles 20/2 s per IP, open-interest history 10/2 s and
+taker volume 5/2 s per IP and instrument, mark price 10/2 s per IP and instrument), and how long
+each venue's shared limiter made the refresh wait.
 Run: `python benchmarks/estimate_refresh.py [--rounds N]`.
 """
 
@@ -23,9 +29,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from core.market.sources.binance import BinanceClient  # noqa: E402
+from core.market.sources.bybit import BybitClient  # noqa: E402
 from core.market.sources.estimate import EstimateSource  # noqa: E402
 from core.market.sources.history import HistoryStore  # noqa: E402
-from tests.fakes.exchange import KLINES, OPEN_INTEREST, FakeExchange  # noqa: E402
+from core.market.sources.okx import OkxClient  # noqa: E402
+from core.market.sources.venues import BinanceVenue  # noqa: E402
+from tests.fakes.bybit import FakeBybit  # noqa: E402
+from tests.fakes.exchange import KLINES, OPEN_INTEREST, PREMIUM_INDEX, FakeExchange  # noqa: E402
+from tests.fakes.okx import CANDLES, MARK_PRICE, TAKER_VOLUME, FakeOkx  # noqa: E402
+from tests.fakes.okx import OPEN_INTEREST as OKX_OPEN_INTEREST  # noqa: E402
 from tests.helpers import ManualClock  # noqa: E402
 
 COINS = ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "ADA", "AVAX", "LINK", "TON",
@@ -125,6 +137,74 @@ async def history_memory(symbols: int) -> None:
     print(f"kept history: {per_symbol:.2f} MB per symbol (7 days × 5m: 2,016 klines + OI points)")
 
 
+def venue_figures(binance: FakeExchange, bybit: FakeBybit, okx: FakeOkx) -> list[str]:
+    """One line per venue: requests, weight and the busiest budget's use, for one round."""
+    weight = binance.count(PREMIUM_INDEX) + sum(
+        klines_weight(int(r.query["limit"])) for r in binance.requests(KLINES)
+    )
+    per_instrument = {}
+    for path in (OKX_OPEN_INTEREST, TAKER_VOLUME, MARK_PRICE):
+        counts: dict[str, int] = {}
+        for r in okx.requests(path):
+            counts[r.query["instId"]] = counts.get(r.query["instId"], 0) + 1
+        per_instrument[path] = max(counts.values(), default=0)
+    return [
+        f"binance {binance.total_requests():4d} requests, weight {weight:5d} of 2400/min"
+        f" ({weight / 2400:6.1%}); openInterestHist {binance.count(OPEN_INTEREST):4d}"
+        f" of 1000/5 min ({binance.count(OPEN_INTEREST) / 1000:6.1%})",
+        f"bybit   {bybit.total_requests():4d} requests of 600/5 s per IP"
+        f" ({bybit.total_requests() / 600:6.1%} of one 5-second budget)",
+        f"okx     {okx.total_requests():4d} requests: candles {okx.count(CANDLES)} (20/2 s per IP);"
+        f" per instrument at most {per_instrument[OKX_OPEN_INTEREST]} open-interest (10/2 s),"
+        f" {per_instrument[TAKER_VOLUME]} taker-volume (5/2 s), {per_instrument[MARK_PRICE]}"
+        " mark-price (10/2 s)",
+    ]
+
+
+async def every_venue(symbols: int, rounds: int) -> None:
+    """20 symbols on the three default venues: what each venue is asked per refresh round."""
+    clock = ManualClock()
+    coins = COINS[:symbols]
+    with (
+        FakeExchange(clock=clock) as binance,
+        FakeBybit(clock=clock) as bybit,
+        FakeOkx(clock=clock) as okx,
+    ):
+        for fake in (binance, bybit, okx):
+            for n, coin in enumerate(coins[2:]):
+                fake.add_symbol(coin, 10.0 * (n + 1), oi_usd=5e8)
+        venues = [
+            BinanceVenue(BinanceClient(binance.url, clock=clock)),
+            BybitClient(bybit.url, clock=clock),
+            OkxClient(okx.url, clock=clock),
+        ]
+        source = EstimateSource(venues=venues, clock=clock)
+        fakes = (binance, bybit, okx)
+        for round_number in range(rounds + 1):
+            if round_number:
+                clock.advance(60)
+            for fake in fakes:
+                fake.reset_counts()
+            waited = {v.name: v.limiter.waited_seconds for v in venues}
+            started = time.perf_counter()
+            snapshots = await refresh_all(source, coins)
+            seconds = time.perf_counter() - started
+            if round_number in (0, rounds):
+                kind = "first" if round_number == 0 else "later"
+                unavailable = sum(s.status != "ok" for snap in snapshots for s in snap.venues)
+                print(
+                    f"{symbols} symbols x 3 venues, {kind} refresh: {1000 * seconds:7.1f} ms wall,"
+                    f" venue answers missing: {unavailable}"
+                )
+                for line in venue_figures(*fakes):
+                    print(f"    {line}")
+                waits = {v.name: v.limiter.waited_seconds - waited[v.name] for v in venues}
+                print("    limiter waits, summed over requests waiting together: " + ", ".join(
+                    f"{name} {wait:.1f} s" for name, wait in waits.items()
+                ))  # fmt: skip
+        await source.aclose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="later refreshes, 1 minute apart")
@@ -132,6 +212,7 @@ def main() -> None:
     for symbols in (1, 20):
         asyncio.run(compare(symbols, args.rounds))
     asyncio.run(history_memory(20))
+    asyncio.run(every_venue(20, args.rounds))
 
 
 if __name__ == "__main__":
