@@ -34,6 +34,7 @@ from core.kernel.errors import LiqwatchError
 from core.market.analysis import analyze
 from core.market.reader import MarketReader
 from core.render.alerts import alert_message
+from core.render.context import with_summary_context
 from core.render.summaries import summary_message
 from core.store import Store, WickMark
 from core.types import Candle
@@ -72,6 +73,7 @@ class Monitor:
         self.window_pct = window_pct
         self.clock = clock
         self.max_lookback = max_lookback
+        self.context = None  # core.market.context.ContextReader, set by the wiring
         self._last_check: dict[str, datetime] = {}
         self._last_tick: datetime | None = None
         self._seen_candle: dict[str, Candle] = {}  # the newest 1m candle at the last check
@@ -210,6 +212,9 @@ class Monitor:
             if snapshot is not None and previous.get(sym) and summary.get("last_run_at"):
                 ranges[sym] = await self._range_since(sym, summary["last_run_at"], snapshot.price)
         message = summary_message(schedule.text, results, previous, image, ranges)
+        if self.context is not None:  # funding and OI of the symbols, two lines at most
+            found = [await self.context.get(sym) for sym, snapshot, _ in results if snapshot]
+            message = with_summary_context(message, [c for c in found if c is not None])
         now = self.clock()
         state = {sym: remembered(a) for sym, _, a in results if a is not None}
         self.store.enqueue(

@@ -42,3 +42,20 @@ def with_context_line(message: Message, line: str | None) -> Message:
     else:
         sections.append(Section("Context", (line,)))
     return dataclasses.replace(message, sections=tuple(sections))
+
+
+def with_summary_context(message: Message, contexts: list[Any]) -> Message:
+    """A summary's Context: `Funding: BTC +0.0100% · ETH -0.0050%` and `OI 24h: BTC +2.3% ·
+    ETH -1.1%`, one line each, only for the symbols whose figures are known."""
+    funding = [
+        f"{c.symbol} {c.funding_rate * 100:+.4f}%" for c in contexts if c.funding_rate is not None
+    ]
+    interest = [
+        f"{c.symbol} {c.open_interest_change_pct:+.1f}%"
+        for c in contexts
+        if c.open_interest_change_pct is not None
+    ]
+    for name, parts in (("Funding", funding), ("OI 24h", interest)):
+        if parts:
+            message = with_context_line(message, f"{name}: " + " · ".join(parts))
+    return message

@@ -17,6 +17,7 @@ from core.market.context import (
 from core.market.sources.binance import BinanceClient
 from core.render.context import context_line
 from core.types import Caller
+from tests.helpers import RecordingSender
 
 REAL = "tests/data/real/binance"
 
@@ -78,5 +79,25 @@ async def test_liq_shows_funding_and_oi_in_its_context(exchange, tmp_path):
         context = next(s for s in report.sections if s.name == "Context")
         assert any(line.startswith("Funding +0.0100% · next in ") for line in context.lines)
         assert "OI $" in context.lines[-1]
+    finally:
+        await app.aclose()
+
+
+async def test_a_summary_gets_funding_and_oi_in_two_lines(exchange, tmp_path):
+    cfg = exchange.config(
+        "estimate", estimator={"days": 1, "interval": "15m"}, store={"path": str(tmp_path / "db")}
+    )
+    app = build(cfg)
+    sender = RecordingSender()
+    app.add_sender(sender)
+    try:
+        await app.service.handle(Caller("console", "c", "u"), "/summary BTC ETH every 4h")
+        [summary] = app.store.summaries()
+        assert await app.monitor.run_summary(summary["id"])
+        await app.deliverer.deliver_due()
+        [(_, message)] = sender.sent
+        context = next(s for s in message.sections if s.name == "Context")
+        assert "Funding: BTC +0.0100% · ETH +0.0100%" in context.lines
+        assert any(line.startswith("OI 24h: BTC ") for line in context.lines)
     finally:
         await app.aclose()
