@@ -46,6 +46,7 @@ class ScreenRow:
     short_above_usd: float
     nearest_zone_pct: float | None  # signed % to the nearer key zone's edge
     as_of: datetime
+    sample: bool = False  # bundled sample data (replayed): the table must say so
 
 
 def universe_from(exchange_info: Any, tickers: Any, size: int) -> list[str]:
@@ -94,6 +95,7 @@ def row_of(snapshot: Snapshot) -> ScreenRow:
         result.short_above_usd,
         nearest,
         snapshot.as_of,
+        snapshot.sample,
     )
 
 

@@ -43,6 +43,8 @@ def screener_message(rows: Sequence[Any], by: str, now: datetime, universe: int)
         )
     oldest = min(row.as_of for row in rows)
     lines = (f"Top {len(rows)} of {universe} symbols: {TITLES.get(by, by)}.",)
+    if any(getattr(row, "sample", False) for row in rows):
+        lines += ("SAMPLE DATA: replayed from a file, not the live market.",)
     table = Section("Ranking", (HEADER, *(table_line(n, r) for n, r in enumerate(rows, 1))), True)
     return Message(
         title=f"Screener · by {by}",
