@@ -284,22 +284,32 @@ def _walk_amounts(
             if share > 0:
                 turnover_liquidated = turnover_g * sum(map(mul, map(turnover_at, births), shares))
                 turnover_alive -= turnover_liquidated
-        flows = candle_flows(
-            running,
-            oi[t],
-            liquidated + turnover_liquidated,
-            turnover_alive,
-            volume[t],
-            unit[t],
-            share,
-            decay,
-        )
-        running = flows.oi_after
-        regular_g *= flows.kept
+        if share > 0:
+            flows = candle_flows(
+                running,
+                oi[t],
+                liquidated + turnover_liquidated,
+                turnover_alive,
+                volume[t],
+                unit[t],
+                share,
+                decay,
+            )
+            running, kept, opened = flows.oi_after, flows.kept, flows.opened
+        else:  # candle_flows without turnover, inlined: the default, and the hot loop
+            base = running - (liquidated if liquidated < running else running)
+            after = oi[t]
+            if after != after:  # no sample
+                after = base if base > 0 else 0.0
+            net = after - base
+            kept = 0.0 if base <= 0 else 1.0 if net >= 0 else max(0.0, (base + net) / base)
+            opened = net if net > 0 else 0.0
+            running = after
+        regular_g *= kept
         if regular_g < 1e-200:  # keep W·G, move G back to 1 (before it underflows, or at 0)
             regular_w[:t] = [w * regular_g for w in regular_w[:t]]
             regular_g = 1.0
-        regular_w[t] = flows.opened / regular_g
+        regular_w[t] = opened / regular_g
         if share > 0:
             turnover_alive = max(0.0, turnover_alive) * decay + flows.turnover_opened
             turnover_g *= decay
