@@ -2,7 +2,8 @@
 asyncio-native, maintained, answers protocol pings itself), normalised to `LiqPrint`s.
 
 `[feeds]` turns them on and picks the venues; each venue's WebSocket URL is `[sources.<venue>]
-ws_url` where that section has one, else `[feeds] <venue>_ws_url`, else the venue's public URL.
+ws_url` where that section has one (`[feeds] <venue>_ws_url`, when set, overrides it), else the
+venue's public URL.
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ CONFIG = ConfigPart(
 
 
 def _setting(config: Config, venue: str, key: str, fallback: str, default: str) -> str:
+    """`[feeds] <fallback>` when set (it is empty by default), else `[sources.<venue>] <key>`
+    where that section has the key, else the venue's public URL."""
     own = config.values.get(f"sources.{venue}", {}).get(key)
-    return own or config.get("feeds", fallback) or default
+    return config.get("feeds", fallback) or own or default
 
 
 def make_venues(config: Config) -> list[Venue]:

@@ -1,7 +1,7 @@
 """The live feeds: one connection per venue for all the symbols in use, following changes.
 
 The symbols in use (watchlists, rules, feeds, summaries, plus `[feeds] symbols`) are read again
-every `refresh_seconds` and whenever `refresh()` is called (a new /feed or /alert), so a symbol
+every `refresh_seconds` (5 s) and whenever `refresh()` is called (a new /feed or /alert), so a symbol
 added in a chat is followed within seconds, without a restart.
 """
 
@@ -40,7 +40,7 @@ class LiveFeeds:
         sink: Sink,
         symbols_in_use: Callable[[], Collection[str]],
         extra_symbols: Collection[str] = (),
-        refresh_seconds: float = 30.0,
+        refresh_seconds: float = 5.0,  # three small queries: cheap
         clock: Callable[[], datetime] = utcnow,
         connection: Callable[..., VenueConnection] = VenueConnection,
     ):
