@@ -49,6 +49,7 @@ class VenueShare:
     short_usd: float = 0.0  # shorts above the price, the whole map
     levels: tuple[Level, ...] = ()
     error: str = ""
+    method: Literal["estimated", "observed"] = "estimated"  # observed: Hyperliquid's wallets
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,8 @@ def venue_lines(snapshot: Snapshot, analysis: Analysis) -> list[str]:
     if sum(sizes) > 0:
         shares = _whole_percents(sizes)
         split = (
-            f"{venue.label} {share}%" for (venue, _, _), share in zip(totals, shares, strict=True)
+            f"{venue.label} {share}%" + (" (observed)" if venue.method == "observed" else "")
+            for (venue, _, _), share in zip(totals, shares, strict=True)
         )
         lines.append(" · ".join(split))
     for venue in snapshot.venues:
@@ -324,6 +325,7 @@ def _venues_json(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
             "long_below_usd": longs,
             "short_above_usd": shorts,
             "status": venue.status,
+            "method": venue.method,  # "estimated" | "observed" (Hyperliquid's wallets)
         }
         if venue.status != "ok":
             entry["error"] = venue.error

@@ -243,10 +243,27 @@ async def test_the_observed_venue_builds_the_map_from_stored_readings_and_the_ve
     assert result.coverage.wallets_unread == 3
 
 
-async def test_no_wallet_read_yet_is_an_outage_with_the_reason_not_an_empty_map(hl):
-    venue = ObservedVenue(client_for(hl), None, clock=lambda: NOW)
+async def test_no_wallet_to_observe_is_an_outage_with_the_reason_not_an_empty_map(hl):
+    class Unread:
+        def universe_readings(self):
+            return [], 4
+
+    for readings, said in ((None, "no wallets to observe"), (Unread(), "no wallet read yet")):
+        venue = ObservedVenue(client_for(hl), readings, clock=lambda: NOW)
+        try:
+            with pytest.raises(SourceUnavailable, match=said):
+                await venue.observed("BTC")
+        finally:
+            await venue.aclose()
+
+
+async def test_without_the_store_a_one_shot_map_reads_the_configured_wallets_itself(hl):
+    hl.set_wallet(ALICE, [position("BTC", -1.0, entry=90_000, liq=95_000, mark=90_000)])
+    venue = ObservedVenue(client_for(hl), wallets=[ALICE, BOB], clock=lambda: NOW)
     try:
-        with pytest.raises(SourceUnavailable, match="no wallet read yet"):
-            await venue.observed("BTC")
+        first = await venue.observed("BTC")
+        await venue.observed("ETH")  # the readings are kept: no second read of the wallets
     finally:
         await venue.aclose()
+    assert first.short_usd == 90_000 and first.coverage.wallets == 2
+    assert hl.count("clearinghouseState") == 2

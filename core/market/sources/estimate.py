@@ -37,6 +37,7 @@ from core.market.estimator import (
     estimate_map,
     plain_bucket_width,
 )
+from core.market.observed import ObservedMap
 from core.market.sources.binance import (
     DAY_MS,
     HOUR_MS,
@@ -247,8 +248,11 @@ class EstimateSource:
         }
         if not answered:
             raise _all_failed(coin, self.venues, failures)
-        reference = answered.get("binance") or answered[next(iter(answered))]
-        price, ref_klines = reference[0], reference[1].klines
+        # the split price and the context come from an estimated venue when one answered
+        estimated = [r for r in answered.values() if not isinstance(r[1], ObservedMap)]
+        reference = answered.get("binance") or (estimated or list(answered.values()))[0]
+        price = reference[0]
+        ref_klines = () if isinstance(reference[1], ObservedMap) else reference[1].klines
         binance = answered.get("binance")
         borrowed = taker_shares(binance[1].klines) if binance else {}
         maps, notes = {}, []
@@ -256,6 +260,10 @@ class EstimateSource:
             if venue.name not in answered:
                 continue
             history = answered[venue.name][1]
+            if isinstance(history, ObservedMap):  # Hyperliquid: the wallets' own positions
+                maps[venue.name] = history.arrays()
+                notes.append(history.note(self._clock()))
+                continue
             try:
                 maps[venue.name] = await self._venue_map(venue, coin, history, step, borrowed)
             except SourceUnavailable as exc:
@@ -302,6 +310,7 @@ class EstimateSource:
                         venue.name,
                         venue.label,
                         "ok",
+                        method=getattr(venue, "method", "estimated"),
                         long_usd=sum(lv.long_usd for lv in levels),
                         short_usd=sum(lv.short_usd for lv in levels),
                         levels=levels,
@@ -309,10 +318,18 @@ class EstimateSource:
                 )
             elif venue.name in failures:
                 error = _reason(failures[venue.name])
-                shares.append(VenueShare(venue.name, venue.label, "unavailable", error=error))
+                method = getattr(venue, "method", "estimated")
+                shares.append(
+                    VenueShare(venue.name, venue.label, "unavailable", error=error, method=method)
+                )
         return tuple(shares)
 
-    async def _fetch(self, venue: Venue, coin: str, now: int, step: int) -> tuple[float, History]:
+    async def _fetch(
+        self, venue: Venue, coin: str, now: int, step: int
+    ) -> tuple[float, History | ObservedMap]:
+        if getattr(venue, "method", "estimated") == "observed":
+            observed = await venue.observed(coin)  # type: ignore[attr-defined]
+            return observed.price, observed
         # The price first: an unknown coin fails with one request instead of ten.
         mark = await venue.mark_price(coin)
         history = await self._history(venue, coin, now, step)

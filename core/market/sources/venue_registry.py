@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from core.kernel.clock import Clock
 from core.kernel.config import Config, ConfigPart
-from core.market.sources import binance, bybit, okx
+from core.market.observed import ObservedVenue
+from core.market.sources import binance, bybit, hyperliquid, okx
 from core.market.sources.venues import BinanceVenue, Venue
 
 
@@ -48,6 +49,13 @@ VENUES: dict[str, VenueSpec] = {
             okx.OkxClient.from_config,
             okx.CONFIG,
             ("sources.okx", "maintenance_margin"),
+        ),
+        VenueSpec(  # observed, opt-in: the configured wallets' own liquidation prices
+            "hyperliquid",
+            "Hyperliquid",
+            ObservedVenue.from_config,  # type: ignore[arg-type]
+            hyperliquid.CONFIG,
+            ("estimator", "maintenance_margin"),  # unused: the exchange computed the prices
         ),
     )
 }
