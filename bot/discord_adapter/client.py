@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +29,9 @@ from .tree import build_tree
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
+RESTART_FIRST_SECONDS = 5.0  # a dead gateway is reconnected after 5 s, 10 s, ... at most 5 min
+RESTART_MAX_SECONDS = 300.0
+LOG_EVERY_SECONDS = 600.0
 _logging_ready = False
 
 
@@ -120,6 +124,7 @@ class DiscordAdapter:
         *,
         client: discord.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
     ):
         self.settings = dict(settings)
         self.handlers = CommandHandlers(
@@ -135,6 +140,8 @@ class DiscordAdapter:
         self.client.add_dynamic_items(self.handlers.button_listener)
         self.sender = DiscordSender(self.client, self.handlers.view_for)
         self._gateway: asyncio.Task[None] | None = None
+        self._sleep = sleep
+        self._stopping = False
 
         @self.client.event
         async def on_ready() -> None:
@@ -151,18 +158,52 @@ class DiscordAdapter:
         except BaseException:
             await self.client.close()  # the HTTP session login opened; stop() is not called
             raise
-        self._gateway = asyncio.create_task(
-            self.client.connect(reconnect=True), name="discord-gateway"
-        )
-        self._gateway.add_done_callback(self._gateway_ended)
+        self._gateway = asyncio.create_task(self._keep_connected(), name="discord-gateway")
 
-    @staticmethod
-    def _gateway_ended(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Discord gateway stopped: %s", task.exception(), exc_info=task.exception())
+    async def _keep_connected(self) -> None:
+        """The gateway, restarted with backoff when it dies on its own (an error past
+        discord.py's own reconnects: a close code it will not resume, a gateway it cannot find)
+        while Telegram and the scheduler go on. A gateway that stays down is logged when it
+        first fails and then at most every LOG_EVERY_SECONDS, not at every try."""
+        failures = 0
+        last_logged = -math.inf
+        while True:
+            started = time.monotonic()
+            try:
+                await self.client.connect(reconnect=True)
+                reason = "the gateway connection ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # discord.py gave up: ConnectionClosed, GatewayNotFound
+                reason = f"{type(error).__name__}: {error}"
+            if self._stopping:
+                return
+            if time.monotonic() - started > RESTART_MAX_SECONDS:
+                failures = 0  # it ran fine for a while: this is a fresh failure
+            wait = min(RESTART_FIRST_SECONDS * 2 ** min(failures, 10), RESTART_MAX_SECONDS)
+            failures += 1
+            now = time.monotonic()
+            if now - last_logged >= LOG_EVERY_SECONDS:
+                last_logged = now
+                log.error(
+                    "Discord gateway stopped (%s); restarting in %.0f s (failure %d)",
+                    reason,
+                    wait,
+                    failures,
+                )
+            await self._sleep(wait)
+            if self.client.is_closed():  # discord.py closed it giving up: reopen, log in again
+                self.client.clear()
+                # close() closed the HTTP connector too; login makes a new one only if unset.
+                self.client.http.connector = discord.utils.MISSING
+                try:
+                    await _login(self.client, _token(self.settings))
+                except Exception as error:  # still down: the next round waits longer
+                    log.debug("Discord login on restart failed: %s", error)
 
     async def stop(self) -> None:
         """Close the gateway (code 1000) and the HTTP session; safe twice or without start()."""
+        self._stopping = True
         gateway, self._gateway = self._gateway, None
         if gateway is not None and not gateway.done():
             # Stop the reader first: closing while it waits for a frame makes aiohttp close with

@@ -60,14 +60,20 @@ def url_path(public_url: str) -> str:
     return urlsplit(public_url).path.strip("/")
 
 
-async def start_updates(app: Application, settings: dict[str, Any], poll_timeout: float) -> str:
-    """Start receiving updates the configured way; returns how, for the log line."""
+async def start_updates(
+    app: Application, settings: dict[str, Any], poll_timeout: float, error_callback: Any = None
+) -> str:
+    """Start receiving updates the configured way; returns how, for the log line.
+    `error_callback`: PTB calls it for each failed poll (polling mode only)."""
     from telegram import Update
 
     assert app.updater is not None
     if settings.get("mode", "polling") != "webhook":
         await app.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
+            timeout=poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=3,
+            error_callback=error_callback,
         )
         return "polling"
     public_url = settings["public_url"]

@@ -43,6 +43,8 @@ class FakeDiscord:
         self.gateway_closed = asyncio.Event()
         self.close_code: int | None = None
         self.rest_paths: list[str] = []
+        self.identifies = 0
+        self.close_next: list[int] = []  # close codes for the next IDENTIFYs (e.g. 4010)
         self.app = web.Application()
         self.app.router.add_get("/api/v10/users/@me", self.me)
         self.app.router.add_get("/api/v10/oauth2/applications/@me", self.application)
@@ -161,6 +163,10 @@ class FakeDiscord:
                 await ws.send_json({"op": OP_HEARTBEAT_ACK})
             elif payload["op"] == OP_IDENTIFY:
                 self.identify = payload["d"]
+                self.identifies += 1
+                if self.close_next:  # the gateway ends the session with a code not resumed
+                    await ws.close(code=self.close_next.pop(0))
+                    break
                 ready = {
                     "v": 10,
                     "user": BOT_USER,
