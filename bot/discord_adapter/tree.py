@@ -16,6 +16,7 @@ from discord import app_commands
 from core.chat.api import ALERT_KIND_CHOICES, ALERT_VALUE_HINT, BY_NAME
 
 from .commands import SOMETHING_WENT_WRONG, CommandHandlers
+from .liq_commands import liquidation_commands
 from .market_commands import market_commands
 from .replies import reply
 
@@ -141,7 +142,7 @@ def build_commands(h: CommandHandlers) -> list[app_commands.Command[Any, ..., An
         await h.help(interaction)
 
     commands = [liq, watch, unwatch, watchlist, alert, alerts, delalert, mute, unmute, summary]
-    return [*commands, *market_commands(h), help_]
+    return [*commands, *market_commands(h), *liquidation_commands(h), help_]
 
 
 def command_payloads(tree: app_commands.CommandTree) -> list[dict[str, Any]]:
