@@ -64,9 +64,8 @@ async def test_a_cascade_alerts_once_and_a_group_feed_gets_batches(
 ):
     config = write_config(tmp_path, market, telegram.api_base_url, tmp_path / "liqwatch.db")
     with config.open("a", encoding="utf-8") as out:
-        out.write(
-            f'\n[feeds]\nvenues = ["bybit"]\nbybit_ws_url = "{bybit.url}"\nbatch_seconds = 3\n'
-        )
+        out.write('\n[feeds]\nvenues = ["bybit"]\nbatch_seconds = 3\n')
+        out.write(f'\n[sources.bybit]\nws_url = "{bybit.url}"\n')
     bot = BotProcess.start(config, telegram.token, tmp_path / "bot.log")
     try:
         telegram.member_status[(GROUP, ADMIN)] = "administrator"

@@ -372,6 +372,7 @@ CONFIG = ConfigPart(
             "timeout_seconds": 10.0,  # per read
             "deadline_seconds": 15.0,  # per request, whole reply included
             "max_body_bytes": DEFAULT_MAX_BODY_BYTES,  # larger replies are refused unread
+            "ws_url": "wss://fstream.binance.com",  # liquidation stream (core/market/streams)
         }
     }
 )

@@ -355,6 +355,7 @@ CONFIG = ConfigPart(
             "timeout_seconds": 10.0,
             # BTC-USDT-SWAP's first position tier (GET /api/v5/public/position-tiers: mmr 0.004)
             "maintenance_margin": 0.004,
+            "ws_url": "wss://ws.okx.com:8443",  # liquidation stream (core/market/streams)
         }
     },
     check=_check,

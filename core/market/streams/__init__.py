@@ -2,8 +2,7 @@
 asyncio-native, maintained, answers protocol pings itself), normalised to `LiqPrint`s.
 
 `[feeds]` turns them on and picks the venues; each venue's WebSocket URL is `[sources.<venue>]
-ws_url` where that section has one (`[feeds] <venue>_ws_url`, when set, overrides it), else the
-venue's public URL.
+ws_url` (the venue clients' sections), else the venue's public URL.
 """
 
 from __future__ import annotations
@@ -51,9 +50,9 @@ def _check(values, bad) -> None:
     if not 1 <= feeds["batch_seconds"] <= 300:
         raise bad("feeds", "batch_seconds", "must be between 1 and 300")
     for venue in VENUES:
-        url = feeds[f"{venue}_ws_url"]
+        url = values.get(f"sources.{venue}", {}).get("ws_url", "")
         if url and not url.startswith(("ws://", "wss://")):
-            raise bad("feeds", f"{venue}_ws_url", "must start with ws:// or wss://")
+            raise bad(f"sources.{venue}", "ws_url", "must start with ws:// or wss://")
 
 
 CONFIG = ConfigPart(
@@ -64,11 +63,6 @@ CONFIG = ConfigPart(
             "retention_days": 30,
             "symbols": [],  # followed always, besides the symbols chats use
             "batch_seconds": 5.0,  # a chat feed posts at most one message this often
-            # Fallbacks for a venue whose [sources.<venue>] section has no ws_url ("" = public URL)
-            "binance_ws_url": "",
-            "bybit_ws_url": "",
-            "okx_ws_url": "",
-            "okx_rest_url": "",  # OKX contract sizes; "" = [sources.okx] base_url or www.okx.com
             "replay_path": "",  # a sample file (the demo): replay its prints instead of venues
         }
     },
@@ -76,23 +70,21 @@ CONFIG = ConfigPart(
 )
 
 
-def _setting(config: Config, venue: str, key: str, fallback: str, default: str) -> str:
-    """`[feeds] <fallback>` when set (it is empty by default), else `[sources.<venue>] <key>`
-    where that section has the key, else the venue's public URL."""
-    own = config.values.get(f"sources.{venue}", {}).get(key)
-    return config.get("feeds", fallback) or own or default
+def _setting(config: Config, venue: str, key: str, default: str) -> str:
+    """`[sources.<venue>] <key>` (the venue clients' sections carry `ws_url`), else `default`."""
+    return config.values.get(f"sources.{venue}", {}).get(key) or default
 
 
 def make_venues(config: Config) -> list[Venue]:
     venues: list[Venue] = []
     for name in config.get("feeds", "venues"):
-        url = _setting(config, name, "ws_url", f"{name}_ws_url", DEFAULT_WS[name])
+        url = _setting(config, name, "ws_url", DEFAULT_WS[name])
         if name == "binance":
             venues.append(Binance(url))
         elif name == "bybit":
             venues.append(Bybit(url))
         elif name == "okx":
-            rest = _setting(config, name, "base_url", "okx_rest_url", "https://www.okx.com")
+            rest = _setting(config, name, "base_url", "https://www.okx.com")  # contract sizes
             venues.append(Okx(url, rest))
     return venues
 

@@ -1,8 +1,8 @@
 """The live feeds: one connection per venue for all the symbols in use, following changes.
 
 The symbols in use (watchlists, rules, feeds, summaries, plus `[feeds] symbols`) are read again
-every `refresh_seconds` (5 s) and whenever `refresh()` is called (a new /feed or /alert), so a symbol
-added in a chat is followed within seconds, without a restart.
+every `refresh_seconds` (5 s) and whenever `refresh()` is called (a new /feed), so a symbol added
+in a chat is followed within seconds, without a restart.
 """
 
 from __future__ import annotations
