@@ -1,6 +1,7 @@
 """Liquidation-map sources, one module each, picked by name from registry.SOURCES:
 
-- `estimate` (default, no key): Binance klines + open interest through core.market.estimator;
+- `estimate` (default, no key): Binance, Bybit and OKX klines + open interest through
+  core.market.estimator, summed (`[data] venues`; venue_registry.py);
 - `coinglass` (paid key): Coinglass's aggregated map, split by Binance's mark price;
 - `replay`: snapshots from a JSON file (offline demos and tests).
 """
