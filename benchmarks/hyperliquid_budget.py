@@ -20,13 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.alerts.wallet_watch import WalletWatcher  # noqa: E402
-from core.market.observed import ObservedVenue  # noqa: E402
 from core.market.sources.http import RetryPolicy  # noqa: E402
 from core.market.sources.hyperliquid import (  # noqa: E402
     WEIGHT_PER_MINUTE,
     HyperliquidClient,
     rates,  # noqa: E402
 )
+from core.market.sources.hyperliquid_venue import ObservedVenue  # noqa: E402
 from core.market.sources.venues import RateLimiter  # noqa: E402
 from core.store import Store  # noqa: E402
 from tests.fakes.hyperliquid import FakeHyperliquid, position  # noqa: E402

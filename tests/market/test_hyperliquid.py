@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol, UsageError
-from core.market.observed import ObservedVenue, observed_map
+from core.market.observed import observed_map
 from core.market.sources.http import RetryPolicy
 from core.market.sources.hyperliquid import (
     HyperliquidClient,
@@ -16,6 +16,7 @@ from core.market.sources.hyperliquid import (
     parse_asset_contexts,
     parse_clearinghouse,
 )
+from core.market.sources.hyperliquid_venue import ObservedVenue
 from core.market.sources.venues import Rate, RateLimiter
 from core.types import WalletPosition, WalletReading
 from tests.fakes.exchange import RecordingSleep

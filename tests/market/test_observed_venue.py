@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from core.market.analysis import analyze
-from core.market.observed import ObservedVenue
 from core.market.sources import EstimateSource
 from core.market.sources.binance import BinanceClient
 from core.market.sources.hyperliquid import HyperliquidClient
+from core.market.sources.hyperliquid_venue import ObservedVenue
 from core.market.sources.venues import BinanceVenue
 from core.render.report import report_json, venue_lines
 from core.types import WalletPosition, WalletReading

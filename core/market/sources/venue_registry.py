@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from core.kernel.clock import Clock
 from core.kernel.config import Config, ConfigPart
-from core.market.observed import ObservedVenue
 from core.market.sources import binance, bybit, hyperliquid, okx
+from core.market.sources.hyperliquid_venue import ObservedVenue
 from core.market.sources.venues import BinanceVenue, Venue
 
 
