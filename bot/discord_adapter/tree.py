@@ -19,6 +19,7 @@ from .commands import SOMETHING_WENT_WRONG, CommandHandlers
 from .liq_commands import liquidation_commands
 from .market_commands import market_commands
 from .replies import reply
+from .wallet_commands import wallet_commands
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ def build_commands(h: CommandHandlers) -> list[app_commands.Command[Any, ..., An
         await h.help(interaction)
 
     commands = [liq, watch, unwatch, watchlist, alert, alerts, delalert, mute, unmute, summary]
-    return [*commands, *market_commands(h), *liquidation_commands(h), help_]
+    personal = wallet_commands(h)
+    return [*commands, *market_commands(h), *liquidation_commands(h), *personal, help_]
 
 
 def command_payloads(tree: app_commands.CommandTree) -> list[dict[str, Any]]:
