@@ -112,3 +112,40 @@ def test_no_market_numbers_or_rule_values_can_crash_a_tick(path, kind, value):
         odd_zones = replace(market(100, short=short, ratio=ratio), price=price)  # type: ignore[arg-type]
         for events in (ticker.tick(odd_wicks), ticker.tick(odd_zones)):
             assert all(isinstance(event.text, str) and event.text for event in events)
+
+
+# ---- liveness: a crossing does fire -------------------------------------------------------------
+# The properties above hold for an engine that never fires at all. These say the other half: a
+# price that reaches the level fires, at the latest on the tick it gets there.
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps, st.sampled_from(["above", "below"]))
+def test_a_price_that_reaches_the_level_fires_by_that_tick(path, kind):
+    level = UP_LEVEL if kind == "above" else DOWN_LEVEL
+    ticks = run_path(kind, level, path)
+
+    def reached(index: int) -> bool:
+        close, high, low = ticks[index][:3]
+        if index == 0:  # the first look judges the current price only (the wick may predate it)
+            return close > level * (1 + 1e-9) if kind == "above" else close < level * (1 - 1e-9)
+        return high > level * (1 + 1e-9) if kind == "above" else low < level * (1 - 1e-9)
+
+    first = next((i for i in range(len(ticks)) if reached(i)), None)
+    fired = [i for i, tick in enumerate(ticks) if tick[4]]
+    if first is None:
+        assert fired == [], "fired although the price never reached the level"
+    else:
+        assert fired and fired[0] <= first, f"reached {level} at tick {first} without an alert"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(95, 99.5), st.floats(100.5, 104), st.integers(1, 5))
+def test_a_rule_rearmed_by_a_way_back_fires_again_on_the_next_crossing(low, high, rounds):
+    """Up through the level, back below it by more than the re-arm margin, up again: one alert
+    per crossing, `rounds` times."""
+    path = []
+    for _ in range(rounds):
+        path += [(low, 0, 0, 1.0), (high, 0, 0, 1.0)]
+    ticks = run_path("above", UP_LEVEL, path)
+    assert sum(len(tick[4]) for tick in ticks) == rounds

@@ -46,3 +46,35 @@ def test_any_text_gets_a_short_answer_or_silence(app, text):
             assert len(message.text()) < 400
             assert "Traceback" not in message.text()
             assert "went wrong on our side" not in message.text()  # an unexpected exception
+
+
+def _repeat(chunk: str, size: int) -> str:
+    """`chunk` repeated to exactly `size` characters (Hypothesis draws a few KB at most)."""
+    return (chunk * (size // len(chunk) + 1))[:size]
+
+
+long_lines = st.one_of(
+    st.builds(_repeat, st.text(min_size=1, max_size=300), st.integers(9_000, 10_240)),
+    st.builds(
+        lambda name, chunk, size: f"/{name} " + _repeat(chunk, size),
+        st.sampled_from([c.name for c in COMMANDS]),
+        st.text(alphabet=st.sampled_from("BTC eth,0.5 <>&\n"), min_size=1, max_size=40),
+        st.integers(9_000, 10_200),
+    ),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=long_lines)
+def test_ten_kilobytes_of_text_get_a_short_answer_or_silence(app, text):
+    """README: input up to 10 KB is answered briefly (the platforms cap a message near 4 KB; a
+    console or a webhook does not)."""
+    messages = asyncio.run(app.service.handle(ME, text))
+    assert len(messages) <= 1
+    for message in messages:
+        assert len(message.text()) < 4000
+        if message.kind == "error":
+            assert "Traceback" not in message.text()
+            assert "went wrong on our side" not in message.text()
