@@ -140,6 +140,20 @@ def _fill_members(node: Any, names: list[str]) -> bool:
     return filled
 
 
+class _FloodNotice(logging.Filter):
+    """PTB's limiter logs a 429 that outlasted its retries at ERROR with a traceback; the outbox
+    postpones that message (DeliveryRetryAfter), so it is a notice: one WARNING line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "Rate limit hit" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_FloodNotice())
+
+
 def file_base_url(api_base_url: str) -> str:
     """`https://host/bot` → `https://host/file/bot` (how the Bot API lays out file downloads)."""
     head, _, tail = api_base_url.rstrip("/").rpartition("/")
