@@ -164,8 +164,12 @@ class PrintWriter:
                     if not (self._stopping or self._prints or self._ops):
                         self._lock.wait(self.flush_seconds)
                     elif not self._stopping and len(self._prints) < self.max_batch:
-                        # Let a batch build up for a moment, unless asked to flush.
-                        self._lock.wait(self.flush_seconds)
+                        # Let a batch build up until its oldest print is flush_seconds old (a
+                        # flush() or a full batch wakes it sooner).
+                        oldest = self._received[0][1] if self._received else time.monotonic()
+                        wait = self.flush_seconds - (time.monotonic() - oldest)
+                        if wait > 0:
+                            self._lock.wait(wait)
                     prints, received, ops = self._prints, self._received, self._ops
                     self._prints, self._received, self._ops = [], [], []
                     queued = self._queued
