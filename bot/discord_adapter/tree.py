@@ -31,6 +31,12 @@ def _description(name: str) -> str:
     return BY_NAME[name].description
 
 
+_UNANSWERABLE = {
+    10062: "it expired before the answer (3 s to acknowledge)",
+    40060: "it was answered already: is another process running with this bot token?",
+}
+
+
 def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_commands.CommandTree:
     """A CommandTree holding every liqwatch command (registered locally; syncing is separate)."""
     tree = app_commands.CommandTree(client)
@@ -41,6 +47,16 @@ def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_command
         interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         # Handlers answer their own errors; this catches failures of Discord itself mid-reply.
+        original = getattr(error, "original", error)
+        if isinstance(original, discord.HTTPException) and original.code in _UNANSWERABLE:
+            # Answering again would be one more invalid request (tests/data/real/discord:
+            # error_10062_unknown_interaction, error_40060_already_acknowledged): one line.
+            log.warning(
+                "Discord interaction not answered (%s): %s",
+                original.code,
+                _UNANSWERABLE[original.code],
+            )
+            return
         log.error("slash command failed: %s", error, exc_info=error)
         try:
             await reply(

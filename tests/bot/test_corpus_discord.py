@@ -10,15 +10,18 @@ message can never go (MessageRejected: to the dead letters), wait (DeliveryRetry
 from __future__ import annotations
 
 import copy
+import logging
 
 import discord
 import httpx
 import pytest
+from discord import app_commands
 from discord.user import ClientUser
 
 from bot.discord_adapter import DiscordSender
 from bot.discord_adapter.commands import CommandHandlers
 from bot.discord_adapter.limits import BLOCK_FIRST_SECONDS
+from bot.discord_adapter.tree import build_tree
 from bot.discord_adapter.webhook import IP_BLOCK, WebhookSender, webhook_chat_id
 from core.kernel.errors import ChatUnreachable, DeliveryRetryAfter, MessageRejected
 from core.types import ChatRef, Message
@@ -220,3 +223,34 @@ def test_chat_wide_rights_come_from_the_interactions_own_permissions():
 def test_the_bots_own_rights_come_from_app_permissions():
     recorded = interaction()  # app_permissions "442368": embeds and files, but no Send Messages
     assert CommandHandlers.bot_can_post(recorded) is False
+
+
+@pytest.mark.parametrize(
+    "name", ["error_10062_unknown_interaction", "error_40060_already_acknowledged"]
+)
+async def test_an_interaction_that_cannot_be_answered_is_logged_once_and_not_retried(
+    rest, name, caplog, monkeypatch
+):
+    fake, client = rest
+    recorded = interaction_on(client)
+    fake.replay_next("POST", f"/interactions/{recorded.id}/{recorded.token}/callback",
+                     load("discord", name))  # fmt: skip
+    handlers = CommandHandlers(StandInService(), ())
+    tree = build_tree(client, handlers)
+    with pytest.raises(discord.HTTPException) as raised:
+        await handlers.liq(recorded, "BTC")
+    caplog.set_level(logging.WARNING)
+    await tree.on_error(
+        recorded, app_commands.CommandInvokeError(tree.get_command("liq"), raised.value)
+    )
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "Traceback" not in caplog.text
+    assert fake.posted == []  # no second, invalid, answer
+
+
+def interaction_on(client: discord.Client) -> discord.Interaction:
+    """The recorded interaction, on a logged-in client (its answers go to the fake)."""
+    body = copy.deepcopy(load("discord", "interaction_create_slash_command_doc")["body"])
+    body.update(version=1, application_id="1001", attachment_size_limit=8 * 1024 * 1024)
+    body["member"].update(flags=0)
+    return discord.Interaction(data=body, state=client._connection)

@@ -112,7 +112,8 @@ class FakeDiscord:
         """Channels, DMs and messages: what DiscordSender calls."""
         path = "/" + request.match_info["tail"]
         # A webhook's URL is its credential; everything else needs the bot token.
-        if not path.startswith("/webhooks/") and not self._authorised(request):
+        open_path = path.startswith(("/webhooks/", "/interactions/"))  # the token is in the path
+        if not open_path and not self._authorised(request):
             return discord_json({"message": "401: Unauthorized", "code": 0}, status=401)
         for index, (method, where, record) in enumerate(self._replays):
             if method == request.method and where == path:
@@ -127,6 +128,9 @@ class FakeDiscord:
             body = await request.json()
             # A DM channel's id: "88" + the user's (a snowflake must be a number).
             return discord_json({"id": f"88{body['recipient_id']}", "type": 1, "recipients": []})
+        if request.method == "POST" and parts[0] == "interactions":
+            self.posted.append({"path": path, "json": await request.json()})
+            return web.Response(status=204)
         if request.method == "POST" and parts[0] == "webhooks" and len(parts) == 3:
             payload = await _payload(request)
             self.posted.append({"path": path, "json": payload})
