@@ -100,7 +100,8 @@ async def test_a_failed_discovery_keeps_the_last_universe(market):
 def test_cli_top_json_is_the_contract_sorted_as_asked(market, tmp_path, capsys, monkeypatch):
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text(
-        f'[data]\nsource = "estimate"\n[sources.binance]\nbase_url = "{market.url}"\n'
+        f'[data]\nsource = "estimate"\nvenues = ["binance"]\n'  # the fake is Binance only
+        f'[sources.binance]\nbase_url = "{market.url}"\n'
         '[estimator]\ndays = 1\ninterval = "15m"\n[screener]\nsize = 4\n'
     )
     assert main(["top", "--config", str(cfg_file), "--by", "shorts", "--limit", "3", "--json"]) == 0
