@@ -37,6 +37,7 @@ from core.chat.api import (
     ChatService,
     ChatUnreachable,
     DeliveryRetryAfter,
+    MessageRejected,
     guarded,
 )
 from core.render.report import INTERNAL_ERROR
@@ -317,6 +318,8 @@ class TelegramHandlers:
                 await result
         except DeliveryRetryAfter as error:
             log.warning("telegram chat %s: reply dropped, flood limit (%s)", chat_id, error)
+        except MessageRejected as error:  # Telegram refused this reply for good (a 400)
+            log.warning("%s: reply dropped", error)
 
     async def _edit(self, pressed: TgMessage, reply: Message) -> bool:
         """Refresh in place: text over text, chart+caption over chart. False: send it anew."""
