@@ -55,11 +55,18 @@ def liqs_report(
         until=now,
         minutes=tuple(store.liq_minutes(symbol, since, now)),
         largest=tuple(store.largest_liq_prints(symbol, since, now, limit=5)),
-        gaps=tuple(g for g in store.liq_gaps(since, now) if g.venue in venues),
+        gaps=tuple(g for g in store.liq_gaps(since, now) if g.venue in venues and _shown(g)),
         venues=venues,
         followed=followed,
         running=running,
     )
+
+
+MIN_GAP_SHOWN = timedelta(seconds=10)  # a reconnect within a Bybit batch or two is not news
+
+
+def _shown(gap) -> bool:
+    return gap.end is None or gap.end - gap.start >= MIN_GAP_SHOWN
 
 
 def followed_symbols(ctx: ChatContext) -> set[str]:

@@ -56,6 +56,9 @@ class Venue:
     async def aclose(self) -> None:
         """Release what prepare() opened."""
 
+    async def maintain(self) -> None:
+        """Called with every keepalive ping on a live connection (e.g. OKX: new contracts)."""
+
     def ping_frame(self) -> str | None:
         return None
 

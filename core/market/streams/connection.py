@@ -175,6 +175,10 @@ class VenueConnection:
         while frame:
             await asyncio.sleep(every)
             await ws.send(frame)
+            try:
+                await self.venue.maintain()
+            except Exception as exc:  # noqa: BLE001  (upkeep must not end a live connection)
+                log.info("%s: upkeep failed (%s)", self.venue.name, exc)
 
     # ---- symbols --------------------------------------------------------------------------
 

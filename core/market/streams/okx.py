@@ -41,7 +41,8 @@ from core.types import LiqPrint
 log = logging.getLogger(__name__)
 
 SUBSCRIBE = '{"op":"subscribe","args":[{"channel":"liquidation-orders","instType":"SWAP"}]}'
-RELOAD_SECONDS = 3600.0  # contract sizes change rarely; new listings appear within the hour
+RELOAD_SECONDS = 3600.0  # contract sizes change rarely
+UNKNOWN_RELOAD_SECONDS = 300.0  # a print of an unknown instrument: reload, at most this often
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ class Okx(Venue):
             log.warning("okx: contract sizes not refreshed (%s); keeping the last ones", exc)
         self._loaded_at = time.monotonic()
         self._unknown.clear()
+
+    async def maintain(self) -> None:
+        """A live connection can last a day: reload the contract sizes hourly, and within
+        UNKNOWN_RELOAD_SECONDS of a print of an instrument not known yet (a new listing)."""
+        age = time.monotonic() - (self._loaded_at or 0.0)
+        if age >= RELOAD_SECONDS or (self._unknown and age >= UNKNOWN_RELOAD_SECONDS):
+            await self.prepare()
 
     async def _load_contracts(self) -> dict[str, Contract]:
         url = f"{self.rest_url}/api/v5/public/instruments"
