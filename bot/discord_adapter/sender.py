@@ -13,9 +13,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import discord
 
-from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected, PartProgress
+from core.chat.api import (
+    ChatUnreachable,
+    DeliveryRetryAfter,
+    MessageRejected,
+    PartProgress,
+    PlatformUnavailable,
+)
 from core.types import ChatRef, Message
 
 from .limits import DEFAULT_BUDGET, InvalidRequests, IpBlock
@@ -106,7 +113,10 @@ class DiscordSender:
                 raise DeliveryRetryAfter(wait if wait is not None else self.ip_block.hit()) from exc
             if exc.code in _REFUSED_CODES or (400 <= exc.status < 500 and exc.status != 401):
                 raise MessageRejected(f"Discord {exc.status} {exc.code}: {exc.text[:300]}") from exc
-            raise
+            # 5xx, or 401 (the token was revoked): the platform, not this message
+            raise PlatformUnavailable(f"Discord HTTP {exc.status}: {exc.text[:200]}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise PlatformUnavailable(f"Discord unreachable: {type(exc).__name__}") from exc
         self.ip_block.cleared()
 
     async def _to_user(self, user_id: int, fallback_chat_id: str | None, message: Message) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected
+from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected, PlatformUnavailable
 from core.types import ChatRef, Message
 
 from ..logs import install as install_log_scrubbing
@@ -55,7 +55,7 @@ def webhook_chat_id(url: str) -> str:
     return f"wh:{webhook_id}" + (f"/{thread}" if thread else "")
 
 
-class WebhookError(Exception):
+class WebhookError(PlatformUnavailable):
     """A webhook post failed in a way worth retrying later (5xx, network, unexpected answer)."""
 
 

@@ -23,7 +23,14 @@ from typing import Any
 from telegram import LinkPreviewOptions, Update
 from telegram import Message as TgMessage
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -34,6 +41,7 @@ from core.chat.api import (
     DeliveryRetryAfter,
     MessageRejected,
     PartProgress,
+    PlatformUnavailable,
 )
 from core.types import ChatRef, Message
 
@@ -299,6 +307,8 @@ class TelegramSender:
             # Any other 400 is about this message (too long, a bad file): sending it again
             # cannot succeed; it goes to the dead letters and the chat's next message follows.
             raise MessageRejected(f"telegram chat {chat_id}: {error.message}") from error
+        except (NetworkError, InvalidToken) as error:  # TimedOut too; BadRequest is caught above
+            raise PlatformUnavailable(f"telegram: {type(error).__name__}: {error}") from error
         return sent
 
     async def _send_part(

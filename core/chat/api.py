@@ -33,6 +33,7 @@ from core.kernel.errors import (
     DeliveryRetryAfter,
     LiqwatchError,
     MessageRejected,
+    PlatformUnavailable,
 )
 from core.types import Caller, Message
 
@@ -52,6 +53,7 @@ __all__ = [
     "DeliveryRetryAfter",
     "LiqwatchError",
     "MessageRejected",
+    "PlatformUnavailable",
     "PartProgress",
     "Sender",
     "answer_error",

@@ -16,7 +16,8 @@ Guarantees, given that a message is written to the outbox in the same transactio
   (`parts_done` in the outbox, see parts.py).
 - never stuck: a message the platform refuses for good (MessageRejected: a non-429 4xx) or that
   failed `max_attempts` times moves to the dead letters with its reason (logged once), and the
-  chat's newer messages go on.
+  chat's newer messages go on. The platform being down (PlatformUnavailable: network, 5xx, a
+  revoked token) is waited out however long it lasts: it never buries a message.
 - per chat in order: a chat's messages go one after another, and a message waiting for a retry
   holds back the newer ones of its chat (for at most its `max_attempts`). Different chats are
   served concurrently, a few at a time, so one slow or failing chat never delays everyone else.
@@ -43,6 +44,7 @@ from core.kernel.errors import (
     ChatUnreachable,
     DeliveryRetryAfter,
     MessageRejected,
+    PlatformUnavailable,
     StoreError,
 )
 from core.store import OutboxItem, Store
@@ -340,7 +342,8 @@ class Deliverer:
         except Exception as error:
             failures = item.attempts + 1
             reason = f"{type(error).__name__}: {error}"
-            if failures >= self.max_attempts:
+            # The platform being down is nobody's message's fault: waited out, never buried.
+            if failures >= self.max_attempts and not isinstance(error, PlatformUnavailable):
                 self._bury(item, f"failed {failures} times, last: {reason}", tally, failures)
                 return True
             retry_at = self._clock() + timedelta(seconds=backoff_seconds(failures))

@@ -60,6 +60,12 @@ class MessageRejected(Exception):
     messages go on."""
 
 
+class PlatformUnavailable(Exception):
+    """The platform itself cannot be reached or refuses the bot as a whole (network, 5xx, a
+    revoked token): no fault of this message or chat. Retried with backoff for as long as it
+    takes; never counted toward a message's dead-letter limit."""
+
+
 class ChatUnreachable(Exception):
     """The chat blocked the bot, removed it, or no longer exists: stop sending to it."""
 

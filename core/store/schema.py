@@ -234,6 +234,7 @@ LIQUIDATIONS = (
     )""",
 )
 
+
 def _webhook_ids(conn: sqlite3.Connection) -> None:
     """Webhook chats were keyed by their URL, token included: key them by `wh:ID` (the public
     webhook id, plus `/THREAD`), as bot/discord_adapter/webhook.py's webhook_chat_id does; the

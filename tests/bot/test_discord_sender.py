@@ -10,7 +10,7 @@ import pytest
 
 from bot.discord_adapter import DiscordSender
 from bot.discord_adapter.render import render
-from core.kernel.errors import ChatUnreachable, DeliveryRetryAfter
+from core.kernel.errors import ChatUnreachable, DeliveryRetryAfter, PlatformUnavailable
 from core.types import ChatRef, Message, Section
 from tests.discord_helpers import ALERT, SUMMARY
 
@@ -132,8 +132,9 @@ async def test_a_discord_server_error_stays_a_transient_failure():
     broken = http_error(discord.DiscordServerError, 503)
     sender = DiscordSender(fake_client({}, {900: target(fails_with=broken)}))
 
-    with pytest.raises(discord.DiscordServerError):
+    with pytest.raises(PlatformUnavailable) as raised:  # waited out, never dead-lettered
         await sender.send(ChatRef(platform="discord", chat_id="channel:900"), SUMMARY)
+    assert isinstance(raised.value.__cause__, discord.DiscordServerError)
 
 
 async def test_alert_buttons_are_attached_when_the_adapter_gives_a_view():

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.delivery.deliverer import Deliverer, PartProgress
-from core.kernel.errors import MessageRejected
+from core.kernel.errors import MessageRejected, PlatformUnavailable
 from core.store import Store
 from core.types import ChatRef, Message
 
@@ -179,3 +179,17 @@ async def test_a_multi_part_message_cut_by_a_restart_resumes_at_the_next_part(tm
     store.close()
     assert [p for _, _, p in platform.sent] == [1, 2]
     assert [p for _, _, p in again.sent] == [3, 4]  # none lost, none twice
+
+
+async def test_a_platform_that_is_down_is_waited_out_and_buries_nothing(store, clock):
+    platform = Platform()
+    deliverer = Deliverer(store, {"telegram": platform}, clock=clock, max_attempts=3)
+    key = queue(store, "1", "during the outage")
+    platform.faults["1"] = [PlatformUnavailable("telegram: NetworkError: Bad Gateway")] * 20
+    for _ in range(20):  # hours of Telegram being down
+        await deliverer.deliver_due()
+        clock.advance(3600)
+    platform.faults["1"] = []
+    await deliverer.deliver_due()
+    assert store.dead_letters(key) == []
+    assert [t for _, t, _ in platform.sent] == ["during the outage"]
