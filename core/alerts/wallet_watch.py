@@ -26,7 +26,7 @@ from typing import Any
 
 from core.kernel.clock import utcnow
 from core.kernel.config import Config
-from core.kernel.errors import LiqwatchError
+from core.kernel.errors import LiqwatchError, SourceUnavailable
 from core.market.sources.hyperliquid import HyperliquidClient
 from core.render.wallet import wallet_alert
 from core.store import Store
@@ -104,6 +104,7 @@ class WalletWatcher:
         self.reads_per_minute = reads_per_minute
         self.refresh_seconds = refresh_seconds
         self._clock = clock
+        self._failing = ""  # the reasons of the last failed run, logged once until they change
 
     @classmethod
     def from_config(
@@ -152,16 +153,28 @@ class WalletWatcher:
         return reading
 
     async def _read_all(self, addresses: Sequence[str]) -> dict[str, WalletReading]:
+        """Read the wallets, READ_CONCURRENCY at a time. Once a read finds the venue out (an
+        outage, 429s that outlast the retries), the reads not started yet wait for the next run:
+        knocking on a failing API only makes the outage longer."""
         gate = asyncio.Semaphore(READ_CONCURRENCY)
+        outage: list[SourceUnavailable] = []
 
-        async def one(address: str) -> WalletReading:
+        async def one(address: str) -> WalletReading | None:
             async with gate:
-                return await self.client.clearinghouse_state(address)
+                if outage:
+                    return None
+                try:
+                    return await self.client.clearinghouse_state(address)
+                except SourceUnavailable as exc:
+                    outage.append(exc)
+                    raise
 
         results = await asyncio.gather(*(one(a) for a in addresses), return_exceptions=True)
         readings: dict[str, WalletReading] = {}
         reasons: dict[str, int] = {}
         for address, result in zip(addresses, results, strict=True):
+            if result is None:
+                continue  # skipped: the venue was out
             if isinstance(result, WalletReading):
                 self.store.save_wallet_reading(result)
                 readings[address] = result
@@ -173,10 +186,14 @@ class WalletWatcher:
                 reasons["internal error"] = reasons.get("internal error", 0) + 1
             else:
                 raise result  # cancelled
-        if reasons:  # once per run, not once per wallet
+        failing = "; ".join(sorted(reasons))
+        if failing and failing != self._failing:  # once per outage, not once per wallet or run
             said = "; ".join(f"{n} x {reason}" for reason, n in reasons.items())
             log.warning("wallet refresh: %d of %d reads failed: %s", sum(reasons.values()),
                         len(addresses), said)  # fmt: skip
+        elif self._failing and not failing:
+            log.info("wallet refresh: every read answers again")
+        self._failing = failing
         return readings
 
     def _check(self, watch: WalletWatch, reading: WalletReading) -> int:

@@ -4,6 +4,8 @@ after /wallet off."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.app import build
@@ -199,3 +201,19 @@ async def test_a_position_already_inside_the_line_is_said_in_the_reply_not_alert
     assert await check(app, hl, 84_000) == []  # told in the reply
     [closer] = await check(app, hl, 82_000)
     assert "2.4% from liquidation" in closer
+
+
+async def test_an_outage_stops_the_run_and_is_logged_once_not_at_every_run(make_app, hl, caplog):
+    caplog.set_level(logging.INFO, logger="core.alerts.wallet_watch")
+    universe = [f"0x{n:040x}" for n in range(1, 41)]
+    app, _, _ = make_app(wallets=universe)
+    hl.rate_limit(times=10_000, retry_after=0)
+    for _ in range(3):
+        run = await watcher(app).run()
+        assert run.read == 0
+    assert hl.count("clearinghouseState") <= 3 * 8 * 3  # at most the reads already under way
+    warnings = [r for r in caplog.records if "wallet refresh" in r.getMessage()]
+    assert len(warnings) == 1 and "rate limiting" in warnings[0].getMessage()
+    hl._faults.clear()
+    assert (await watcher(app).run()).read == 40
+    assert "every read answers again" in caplog.text
