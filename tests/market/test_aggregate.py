@@ -15,12 +15,15 @@ from core.kernel.config import Config
 from core.kernel.errors import ConfigError, SourceUnavailable, UnknownSymbol
 from core.market.analysis import analyze
 from core.market.sources import EstimateSource, make_source
-from core.market.sources.binance import Kline, OpenInterestPoint
+from core.market.sources.binance import BinanceClient, Kline, OpenInterestPoint
+from core.market.sources.bybit import BybitClient
 from core.market.sources.estimate import align_candles
+from core.market.sources.okx import OkxClient
+from core.market.sources.venues import BinanceVenue
 from core.render.report import report_json, report_message
 from tests.fakes.bybit import KLINE as BYBIT_KLINE
 from tests.fakes.bybit import TICKERS, FakeBybit
-from tests.fakes.exchange import KLINES, PREMIUM_INDEX, FakeExchange
+from tests.fakes.exchange import KLINES, PREMIUM_INDEX, FakeExchange, RecordingSleep
 from tests.fakes.okx import CANDLES, MARK_PRICE, FakeOkx
 from tests.helpers import ManualClock
 
@@ -54,6 +57,17 @@ def config(venues, names=ALL, **sections) -> Config:
         sources__okx={"base_url": okx.url, "timeout_seconds": 2.0},
         **sections,
     )
+
+
+def quick_source(venues, clock, names=ALL) -> EstimateSource:
+    """The estimate over the fakes (1 day) whose retries do not really wait."""
+    binance, bybit, okx = venues
+    built = {
+        "binance": BinanceVenue(BinanceClient(binance.url, clock=clock, sleep=RecordingSleep())),
+        "bybit": BybitClient(bybit.url, clock=clock, sleep=RecordingSleep()),
+        "okx": OkxClient(okx.url, clock=clock, sleep=RecordingSleep()),
+    }
+    return EstimateSource(venues=[built[n] for n in names], days=1, clock=clock)
 
 
 async def snapshot_of(cfg: Config, symbol: str = "BTC", clock=None):
@@ -108,7 +122,9 @@ async def test_json_keeps_every_field_and_adds_venues_that_sum_to_the_totals(ven
 async def test_a_failing_venue_is_left_out_and_named(venues, clock):
     binance, bybit, okx = venues
     okx.fail(MARK_PRICE, 503, times=50)
-    snapshot = await snapshot_of(config(venues), clock=clock)
+    source = quick_source(venues, clock)
+    snapshot = await source.snapshot("BTC")
+    await source.aclose()
     shares = {v.name: v for v in snapshot.venues}
     assert shares["okx"].status == "unavailable" and "OKX" in shares["okx"].error
     assert shares["binance"].status == shares["bybit"].status == "ok"
@@ -143,8 +159,10 @@ async def test_all_venues_failing_is_an_error_naming_each(venues, clock):
     binance, bybit, okx = venues
     binance.fail(PREMIUM_INDEX, 503, times=50)
     bybit.block(TICKERS, times=50)
+    source = quick_source(venues, clock, ["binance", "bybit"])
     with pytest.raises(SourceUnavailable) as failure:
-        await snapshot_of(config(venues, ["binance", "bybit"]), clock=clock)
+        await source.snapshot("BTC")
+    await source.aclose()
     message = str(failure.value)
     assert "Binance: Binance is not answering" in message and "Bybit: Bybit refused" in message
 
