@@ -27,6 +27,7 @@ from core.store.print_writer import PrintWriter
 log = logging.getLogger(__name__)
 
 PRUNE_SECONDS = 3600.0
+MAPS_SECONDS = 600.0  # as often as the map history keeps a map
 
 
 class LiveLiquidations:
@@ -91,6 +92,15 @@ def build_live(
     )
     jobs.every("liq-feed", feeds_config["batch_seconds"], poster.run)
     jobs.every("liq-prune", PRUNE_SECONDS, live.prune)
+
+    async def keep_maps() -> None:
+        """/accuracy grades prints against the maps kept then: symbols only a /feed follows are
+        refreshed too (the alert tick refreshes the others), so the map history holds them."""
+        extra = store.feed_symbols() - store.needed_symbols()
+        if extra:
+            await ctx.market.snapshots.refresh(extra)
+
+    jobs.every("liq-maps", MAPS_SECONDS, keep_maps)
     monitor.realised = True
     ctx.live = feeds
     return live
