@@ -50,7 +50,6 @@ class ChatContext:
     clock: Callable[[], datetime]
     summaries: SummaryPlanner
     live: Any = None  # core.market.streams.LiveFeeds when the feeds run (/liqs, /feed, /liq)
-    live: Any = None  # core.market.streams.LiveFeeds when the feeds run (/liqs, /feed, /liq)
     screener: Any = None  # core.market.screener.Screener, attached by the wiring (/top)
     context: Any = None  # core.market.context.ContextReader: funding and OI for /liq
     wallets: Any = None  # core.alerts.wallet_watch.WalletWatcher, attached by the wiring (/wallet)
