@@ -14,11 +14,13 @@ REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 
 # Stands in for the `liqwatch` binary: prints its pid, cwd and args, then waits for SIGTERM.
+# The handler goes in before the line is printed: the test signals as soon as it reads it.
 STUB = """#!{python}
 import os, signal, sys
-print(os.getpid(), os.getcwd(), *sys.argv[1:], flush=True)
 if "--wait" in sys.argv:
     signal.signal(signal.SIGTERM, lambda *_: (print("stopped cleanly", flush=True), sys.exit(0)))
+print(os.getpid(), os.getcwd(), *sys.argv[1:], flush=True)
+if "--wait" in sys.argv:
     signal.pause()
 """
 
