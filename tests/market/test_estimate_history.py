@@ -38,7 +38,7 @@ def kept_source(fake: FakeExchange, clock: ManualClock, **options) -> EstimateSo
 
 async def fresh_download(fake: FakeExchange, clock: ManualClock, symbol: str) -> Snapshot:
     """What a source that never saw `symbol` answers now (the reference for every refresh)."""
-    source = EstimateSource.from_config(fake.config("estimate"), clock)
+    source = EstimateSource.from_config(fake.config("estimate", estimator={"days": 7}), clock)
     try:
         return await source.snapshot(symbol)
     finally:

@@ -354,7 +354,7 @@ def _check(values, bad) -> None:
 CONFIG = ConfigPart(
     {
         "estimator": {
-            "days": 7,
+            "days": 30,
             "interval": "5m",
             "leverage": [5, 10, 25, 50, 100],
             "weights": [0.15, 0.30, 0.25, 0.20, 0.10],
