@@ -102,6 +102,7 @@ def build(
         clock=clock,
         digest=lambda _chat_key, held: digest_message(held, muted_from=None, muted_to=clock()),
         max_attempts=config.get("delivery", "max_attempts"),
+        max_concurrent_chats=config.get("delivery", "concurrent_chats"),
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     service.summaries.listeners.append(jobs.plan_summaries)

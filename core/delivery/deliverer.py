@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0
+# Chats sent to at once. Each waits its own pacing (1 message/s for a private chat on Telegram),
+# so 4 would cap delivery near 4 messages/s; the platform's global limit (29/s) stays the
+# sender's. Also the most messages a kill -9 can catch in the send-then-record window.
+DEFAULT_CONCURRENT = 16
 DEFAULT_MAX_ATTEMPTS = 8  # 5 s + 10 s + ... + 320 s: about ten minutes of retries, then dead
 STORE_BACKOFF_FIRST_SECONDS = 1.0
 STORE_BACKOFF_MAX_SECONDS = 60.0
@@ -147,7 +151,7 @@ class Deliverer:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         *,
-        max_concurrent_chats: int = 4,
+        max_concurrent_chats: int = DEFAULT_CONCURRENT,
         batch_size: int = 100,
         digest: DigestMaker | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -383,4 +387,6 @@ class Deliverer:
         )
 
 
-CONFIG = ConfigPart({"delivery": {"max_attempts": DEFAULT_MAX_ATTEMPTS}})
+CONFIG = ConfigPart(
+    {"delivery": {"max_attempts": DEFAULT_MAX_ATTEMPTS, "concurrent_chats": DEFAULT_CONCURRENT}}
+)
