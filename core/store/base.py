@@ -111,6 +111,8 @@ def connect(path: str | os.PathLike[str]) -> Database:
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
+        # Deleted or replaced content is zeroed, not left in free pages (an old webhook URL).
+        db.execute("PRAGMA secure_delete = ON")
         if name != ":memory:":
             db.enable_wal()
         # FULL: a commit that returned survives a power cut too, not only a killed process.

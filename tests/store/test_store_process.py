@@ -125,3 +125,30 @@ def _message():
     from core.types import Message
 
     return Message("BTC above $92,450", kind="alert")
+
+
+def test_an_older_database_keeps_no_webhook_token_after_the_upgrade(tmp_path):
+    """Webhook chats used to be keyed by their URL (token included); the upgrade keys them by the
+    webhook id, and the token is nowhere in the file afterwards."""
+    from core.store.schema import DELIVERY, MIGRATIONS
+
+    path = tmp_path / "old.db"
+    before = MIGRATIONS.index(DELIVERY)
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:before]:
+        for step in migration:
+            step(conn) if callable(step) else conn.execute(step)
+    conn.execute("UPDATE schema_version SET version = ?", (before,))
+    url = "https://discord.com/api/webhooks/123456/TOKEN-SECRET?thread_id=77"
+    conn.execute(
+        "INSERT INTO chats (platform, chat_id, kind, created_at) VALUES ('webhook', ?, 'channel',"
+        " '2025-01-01T00:00:00+00:00')",
+        (url,),
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.find_chat("webhook", "wh:123456/77") is not None
+    for suffix in ("", "-wal"):
+        if os.path.exists(f"{path}{suffix}"):
+            assert b"TOKEN-SECRET" not in open(f"{path}{suffix}", "rb").read()
