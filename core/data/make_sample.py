@@ -120,6 +120,11 @@ def side_totals(rows: list[list[float]]) -> tuple[int, int]:
     return sum(r[1] for r in rows), sum(r[2] for r in rows)
 
 
+# Data, not derived: an illustrative split of the sample's levels between the default venues,
+# so the demo's /liq shows the split line the estimate prints (the note gives no venues).
+SAMPLE_VENUES = {"binance": 0.48, "bybit": 0.31, "okx": 0.21}
+
+
 def build() -> dict:
     btc = levels(BTC_PRICE, BTC_STEP, BTC_LOW_EDGE, BTC_HIGH_EDGE, BTC_LONGS_K, BTC_SHORTS_K)
     longs, shorts = side_totals(btc)
@@ -135,6 +140,7 @@ def build() -> dict:
         f"(price ${BTC_PRICE:,.2f}; ${shorts / 1e9:.3f}B of shorts up to ${BTC_HIGH_EDGE:,}; "
         f"${longs / 1e9:.3f}B of longs down to ${BTC_LOW_EDGE:,}; ratio {ratio:.2f}x) "
         f"on ${BTC_STEP} levels. ETH: invented figures of the same shape, scaled. "
+        "The venue split (the /liq split line) is illustrative, not measured. "
         "For demos and tests."
     )
     return {
@@ -151,8 +157,15 @@ def build() -> dict:
                     "prices": [BTC_PRICE, *BTC_PATH_AFTER_START],
                 },
                 "levels": btc,
+                "venues": SAMPLE_VENUES,
             },
-            "ETH": {"price": ETH_PRICE, "as_of": "now", "context": ETH_CONTEXT, "levels": eth},
+            "ETH": {
+                "price": ETH_PRICE,
+                "as_of": "now",
+                "context": ETH_CONTEXT,
+                "levels": eth,
+                "venues": SAMPLE_VENUES,
+            },
         },
     }
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.kernel.errors import ConfigError, SourceRejected, UnknownSymbol
+from core.market.analysis import analyze
 from core.market.sources.replay import SAMPLE_PATH, ReplaySource
+from core.render.report import report_message
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # on a minute boundary, like exchange candles
 
@@ -198,6 +200,22 @@ async def test_without_a_path_the_price_is_the_files(tmp_path, clock):
 # ---- errors -----------------------------------------------------------------------------------
 
 
+async def test_the_sample_splits_its_map_between_venues_for_the_split_line(sample):
+    snapshot = await sample.snapshot("BTC")
+    analysis = analyze(snapshot)
+    assert [(v.label, v.status) for v in snapshot.venues] == [
+        ("Binance", "ok"),
+        ("Bybit", "ok"),
+        ("OKX", "ok"),
+    ]
+    # the venues' parts add up to the whole map, side by side
+    assert sum(v.short_usd for v in snapshot.venues) == pytest.approx(analysis.short_above_usd)
+    assert sum(v.long_usd for v in snapshot.venues) == pytest.approx(analysis.long_below_usd)
+    report = report_message(snapshot, analysis, START).text()
+    assert "Binance 48% · Bybit 31% · OKX 21%" in report
+    assert "$2.705B of shorts" in report  # the worked example reads as before
+
+
 async def test_unknown_symbol_is_a_clear_error(sample):
     with pytest.raises(UnknownSymbol, match="DOGE"):
         await sample.snapshot("doge")
@@ -227,6 +245,8 @@ async def test_unsupported_candle_interval_is_refused(sample):
         (one_symbol(path={"step_seconds": 5, "prices": [1], "then": "bounce"}), ["then"]),
         ({"meta": {"sample": "yes"}, **one_symbol()}, ["meta.sample"]),
         ({"symbols": {"B-T-C": {"price": 1, "levels": []}}}, ["B-T-C"]),
+        (one_symbol(venues={"binance": -1}), ["venues.binance"]),
+        (one_symbol(venues=[0.5, 0.5]), ["venues"]),
     ],
 )
 def test_invalid_file_is_refused_naming_the_file_and_the_problem(tmp_path, body, names):

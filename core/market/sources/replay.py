@@ -25,7 +25,9 @@ File format (UTF-8 JSON)::
             "prices": [90131.71, 90385, ...],         # at least one price (> 0)
             "then": "loop"                            # at the end: "hold" (default) or "loop"
           },
-          "levels": [[price, long_usd, short_usd], ...]   # numbers >= 0, prices > 0 and distinct
+          "levels": [[price, long_usd, short_usd], ...],  # numbers >= 0, prices > 0 and distinct
+          "venues": {"binance": 0.48, "bybit": 0.31}      # optional: how the levels split
+                                                          # between venues (the /liq split line)
         }
       }
     }
@@ -55,7 +57,8 @@ from core.kernel.clock import Clock, utcnow
 from core.kernel.config import Config, ConfigPart
 from core.kernel.errors import ConfigError, LiqwatchError, SourceRejected, UnknownSymbol
 from core.kernel.symbols import normalize
-from core.types import Candle, Level, PriceContext, Snapshot
+from core.market.sources.venue_registry import venue_label
+from core.types import Candle, Level, PriceContext, Snapshot, VenueShare
 
 SAMPLE_PATH = Path(__file__).resolve().parents[2] / "data" / "sample.json"
 
@@ -107,6 +110,7 @@ class ReplaySymbol:
     as_of: datetime | None  # None: "now"
     context: PriceContext | None
     path: PricePath | None
+    venues: tuple[tuple[str, float], ...] = ()  # (venue, share of every level), shares sum to 1
 
 
 class ReplaySource:
@@ -137,6 +141,7 @@ class ReplaySource:
             context=entry.context,
             sample=self.sample,
             note=self.label,
+            venues=_venue_shares(entry, self._price_at(entry, now)),
         )
 
     async def candles(self, symbol: str, since: datetime, interval: str = "1m") -> list[Candle]:
@@ -308,7 +313,41 @@ def _symbol(coin: str, entry: Any, where: str, bad) -> ReplaySymbol:
         as_of=as_of,
         context=context,
         path=_path(entry.get("path"), f"{where}.path", bad),
+        venues=_venues(entry.get("venues"), f"{where}.venues", bad),
     )
+
+
+def _venue_shares(entry: ReplaySymbol, price: float) -> tuple[VenueShare, ...]:
+    """Each venue's part of the map: every level scaled by the venue's share, split at `price`."""
+    shares = []
+    for name, share in entry.venues:
+        levels = tuple(
+            Level(lv.price, lv.long_usd * share, lv.short_usd * share) for lv in entry.levels
+        )
+        shares.append(
+            VenueShare(
+                name,
+                venue_label(name),
+                "ok",
+                long_usd=sum(lv.long_usd for lv in levels if lv.price < price),
+                short_usd=sum(lv.short_usd for lv in levels if lv.price > price),
+                levels=levels,
+            )
+        )
+    return tuple(shares)
+
+
+def _venues(raw: Any, where: str, bad) -> tuple[tuple[str, float], ...]:
+    """`{"binance": 0.48, "bybit": 0.31}` → shares normalised to sum to 1 (optional)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        raise bad(where, 'must be an object like {"binance": 0.5, "okx": 0.5}')
+    weights = {
+        name: _number(value, f"{where}.{name}", bad, 0, strict=True) for name, value in raw.items()
+    }
+    total = sum(weights.values())
+    return tuple((str(name), weight / total) for name, weight in weights.items())
 
 
 def _path(raw: Any, where: str, bad) -> PricePath | None:
