@@ -70,6 +70,10 @@ class Snapshot:
     sample: bool = False  # built from bundled sample data: every report must say so
     note: str = ""  # e.g. the sample's label
     venues: tuple[VenueShare, ...] = ()  # per-venue breakdown of an aggregated map (estimate)
+    # which leverage tiers make up each level (estimate only; () when unknown): (price, USD per
+    # tier of the side kept at that price, in `tier_leverage` order), ascending price
+    tiers: tuple[tuple[float, tuple[float, ...]], ...] = ()
+    tier_leverage: tuple[float, ...] = ()  # the tiers' leverage (5.0, 10.0, 25.0, ...)
 
 
 @dataclass(frozen=True)

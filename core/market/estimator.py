@@ -68,6 +68,8 @@ __all__ = [
     "candle_flows",
     "clean_inputs",
     "estimate_map",
+    "estimate_map_tiers",
+    "bucket_tiers",
     "first_reach",
     "map_from_positions",
     "plain_bucket_width",
@@ -131,6 +133,8 @@ class SurvivingPositions:
     short_price: np.ndarray
     short_usd: np.ndarray
     last_price: float | None  # the last usable close (None: no usable candle)
+    long_tier: np.ndarray | None = None  # each row's leverage tier (index into params.leverage)
+    short_tier: np.ndarray | None = None  # None: not known (the reference walk)
 
 
 def first_reach(
@@ -194,12 +198,15 @@ def surviving_positions(candles: CandleArrays, params: EstimatorParams) -> Survi
     long_usd, short_usd = usd_per_q * long_q, usd_per_q * short_q
     long_alive = (long_death >= count) & (long_usd >= DUST_USD)
     short_alive = (short_death >= count) & (short_usd >= DUST_USD)
+    tier = np.tile(np.arange(tiers.size), count - 1)
     return SurvivingPositions(
         long_price=long_price[long_alive],
         long_usd=long_usd[long_alive],
         short_price=short_price[short_alive],
         short_usd=short_usd[short_alive],
         last_price=last_price,
+        long_tier=tier[long_alive],
+        short_tier=tier[short_alive],
     )
 
 
@@ -351,3 +358,49 @@ def map_from_positions(
     longs = np.concatenate((alive.long_usd, np.zeros(alive.short_usd.size)))
     shorts = np.concatenate((np.zeros(alive.long_usd.size), alive.short_usd))
     return bucket_levels(prices, longs, shorts, width)
+
+
+def bucket_tiers(
+    prices: np.ndarray,
+    usd: np.ndarray,
+    tier: np.ndarray,
+    tiers: int,
+    width: float,
+    onto: np.ndarray,
+) -> np.ndarray:
+    """USD per (bucket, leverage tier), shape (len(onto), tiers): each row (price, USD, tier
+    index) to the nearest multiple of `width`, on the buckets `onto` (bucket_levels' prices at
+    that width); rows whose bucket is not in `onto` (dust, non-finite) are dropped."""
+    out = np.zeros(onto.size * tiers)
+    if not onto.size or not prices.size:
+        return out.reshape(onto.size, tiers)
+    with np.errstate(invalid="ignore", over="ignore"):
+        keep = np.isfinite(prices) & np.isfinite(usd) & (np.abs(prices / width) < 2.0**62)
+        keep &= usd > 0
+    index = np.round(prices[keep] / width).astype(np.int64)
+    buckets = np.round(onto / width).astype(np.int64)
+    pos = np.minimum(np.searchsorted(buckets, index), buckets.size - 1)
+    found = buckets[pos] == index
+    flat = pos[found] * tiers + np.asarray(tier)[keep][found]
+    out += np.bincount(flat, weights=usd[keep][found], minlength=out.size)
+    return out.reshape(onto.size, tiers)
+
+
+def estimate_map_tiers(candles: CandleArrays, params: EstimatorParams) -> tuple[np.ndarray, ...]:
+    """estimate_map's three arrays, then long and short USD per (bucket, leverage tier) (shape
+    (buckets, len(params.leverage))): which tiers make up each level."""
+    alive = surviving_positions(candles, params)
+    tiers = len(params.leverage)
+    if alive.last_price is None:
+        return np.empty(0), np.empty(0), np.empty(0), np.empty((0, tiers)), np.empty((0, tiers))
+    prices, longs, shorts = map_from_positions(alive, params)
+    width = plain_bucket_width(alive.last_price, params.bucket_pct)
+    long_tier = alive.long_tier if alive.long_tier is not None else np.zeros(0, np.int64)
+    short_tier = alive.short_tier if alive.short_tier is not None else np.zeros(0, np.int64)
+    return (
+        prices,
+        longs,
+        shorts,
+        bucket_tiers(alive.long_price, alive.long_usd, long_tier, tiers, width, prices),
+        bucket_tiers(alive.short_price, alive.short_usd, short_tier, tiers, width, prices),
+    )

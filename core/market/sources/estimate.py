@@ -34,7 +34,8 @@ from core.market.estimator import (
     CandleArrays,
     EstimatorParams,
     bucket_levels,
-    estimate_map,
+    bucket_tiers,
+    estimate_map_tiers,
     plain_bucket_width,
 )
 from core.market.observed import ObservedMap
@@ -63,7 +64,9 @@ from core.market.sources.venue_maps import (  # noqa: F401  (align_candles, leve
     levels_by_side,
     reason,
     sum_levels,
+    sum_tiers,
     taker_shares,
+    tiers_by_side,
 )
 from core.market.sources.venue_registry import VENUES
 from core.market.sources.venues import BinanceVenue, Venue
@@ -72,7 +75,7 @@ from core.types import Candle, Snapshot, VenueShare
 log = logging.getLogger(__name__)
 
 MapEstimator = Callable[[CandleArrays, EstimatorParams], tuple[np.ndarray, ...]]
-Map = tuple[np.ndarray, np.ndarray, np.ndarray]
+Map = tuple[np.ndarray, ...]  # prices, longs, shorts[, long USD per tier, short USD per tier]
 
 
 class EstimateSource:
@@ -97,7 +100,7 @@ class EstimateSource:
         days: int = 7,
         interval: str = "5m",
         clock: Clock | None = None,
-        estimator: MapEstimator = estimate_map,
+        estimator: MapEstimator = estimate_map_tiers,
         incremental: bool = True,
         history_idle_seconds: float = HOUR_MS / 1000,
     ):
@@ -190,7 +193,7 @@ class EstimateSource:
                 notes.append(borrowed_note(venue, history.klines, borrowed))
         if not maps:
             raise all_failed(coin, self.venues, failures)
-        shares = self._shares(maps, failures, price)
+        shares, tier_rows = self._shares(maps, failures, price)
         levels = sum_levels([s.levels for s in shares if s.status == "ok"])
         if self.days >= 7 or binance is None:
             context = context_from_klines(ref_klines, now)
@@ -205,23 +208,30 @@ class EstimateSource:
             context=context,
             note=" · ".join(notes),
             venues=shares,
+            tiers=sum_tiers(tier_rows) if tier_rows else (),
+            tier_leverage=self.params.leverage if tier_rows else (),
         )
 
     def _shares(
         self, maps: Mapping[str, Map], failures: Mapping[str, Exception], price: float
-    ) -> tuple[VenueShare, ...]:
+    ) -> tuple[tuple[VenueShare, ...], list[dict[float, np.ndarray]]]:
         """Each venue's levels on one grid (the reference price's bucket width when several venues
-        answered), split at `price`; the failed ones with their reason."""
+        answered), split at `price`; the failed ones with their reason. Then the tier rows of the
+        venues whose map has them (the estimated ones; none when the estimator gives none)."""
         width = None
         if len(maps) > 1:
             width = plain_bucket_width(price, self.params.bucket_pct)
-        shares = []
+        shares, tier_rows = [], []
         for venue in self.venues:
             if venue.name in maps:
-                prices, longs, shorts = maps[venue.name]
+                prices, longs, shorts, *tiers = maps[venue.name]
                 if width is not None:
+                    raw = prices
                     prices, longs, shorts = bucket_levels(prices, longs, shorts, width)
+                    tiers = [_rebucket(raw, t, width, prices) for t in tiers]
                 levels = levels_by_side(prices, longs, shorts, price)
+                if len(tiers) == 2:
+                    tier_rows.append(tiers_by_side(prices, tiers[0], tiers[1], price))
                 shares.append(
                     VenueShare(
                         venue.name,
@@ -239,7 +249,7 @@ class EstimateSource:
                 shares.append(
                     VenueShare(venue.name, venue.label, "unavailable", error=error, method=method)
                 )
-        return tuple(shares)
+        return tuple(shares), tier_rows
 
     async def _fetch(
         self, venue: Venue, coin: str, now: int, step: int
@@ -325,6 +335,15 @@ class EstimateSource:
     async def aclose(self) -> None:
         for venue in self.venues:
             await venue.aclose()
+
+
+def _rebucket(prices: np.ndarray, tiers: np.ndarray, width: float, onto: np.ndarray) -> np.ndarray:
+    """A venue's USD per (level, tier) moved onto the common grid `onto` of bucket `width`."""
+    count = tiers.shape[1] if tiers.ndim == 2 else 0
+    return bucket_tiers(
+        np.repeat(prices, count), tiers.ravel(), np.tile(np.arange(count), prices.size),
+        count, width, onto,
+    )  # fmt: skip
 
 
 def _key(venue: Venue, coin: str) -> str:

@@ -112,6 +112,31 @@ def sum_levels(parts: Sequence[tuple[Level, ...]]) -> tuple[Level, ...]:
     return tuple(Level(p, long_usd=lo, short_usd=sh) for p, (lo, sh) in sorted(total.items()))
 
 
+TierRows = tuple[tuple[float, tuple[float, ...]], ...]  # Snapshot.tiers
+
+
+def tiers_by_side(
+    prices: np.ndarray, long_tiers: np.ndarray, short_tiers: np.ndarray, mark: float
+) -> dict[float, np.ndarray]:
+    """price → USD per leverage tier of the side kept there (longs below the mark, shorts above:
+    as levels_by_side); levels with nothing on the kept side are left out."""
+    rows = {}
+    for price, longs, shorts in zip(prices.tolist(), long_tiers, short_tiers, strict=True):
+        part = longs if price < mark else shorts if price > mark else None
+        if part is not None and part.sum() > 0:
+            rows[price] = part
+    return rows
+
+
+def sum_tiers(parts: Sequence[Mapping[float, np.ndarray]]) -> TierRows:
+    """Several venues' tier rows added price by price (as sum_levels), ascending price."""
+    total: dict[float, np.ndarray] = {}
+    for rows in parts:
+        for price, part in rows.items():
+            total[price] = total[price] + part if price in total else part
+    return tuple((p, tuple(float(x) for x in row)) for p, row in sorted(total.items()))
+
+
 def reason(error: Exception) -> str:
     if isinstance(error, UnknownSymbol):
         return f"does not list {error.symbol}"
