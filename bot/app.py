@@ -110,7 +110,8 @@ def build(
     owned: list[Any] = [client]
     service.ctx.screener = _screener(config, snapshots, source, jobs, client)
     if source.name != "replay":  # a replay has no market around it
-        service.ctx.context = monitor.context = ContextReader(client, clock=clock)
+        venues = getattr(source, "venues", ())  # the estimate's Bybit and OKX: their funding too
+        service.ctx.context = monitor.context = ContextReader(client, clock=clock, venues=venues)
     service.ctx.wallets = wallets = _wallets(config, source, store, jobs, clock)
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)

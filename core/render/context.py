@@ -15,10 +15,17 @@ from core.types import Message, Section
 
 
 def context_line(context: Any, now: datetime) -> str | None:
-    """`Funding +0.0100% · next in 3h 12m · OI $8.21B (+2.3% 24h)`; None when nothing is known."""
+    """`Funding +0.0100% · next in 3h 12m · OI $8.21B (+2.3% 24h)`; with several venues
+    `Funding Binance +0.0100% · Bybit +0.0095% · OKX +0.0120% · next in 3h 12m · OI ...` (only
+    the venues that answered); None when nothing is known."""
     parts = []
-    if context.funding_rate is not None:
+    rates = getattr(context, "funding", ())
+    funding = ""
+    if rates and (len(rates) > 1 or rates[0][0] != "Binance"):
+        funding = "Funding " + " · ".join(f"{label} {rate * 100:+.4f}%" for label, rate in rates)
+    elif context.funding_rate is not None:
         funding = f"Funding {context.funding_rate * 100:+.4f}%"
+    if funding:
         if context.next_funding is not None and context.next_funding > now:
             funding += f" · next in {fmt.duration(context.next_funding - now)}"
         parts.append(funding)

@@ -9,7 +9,9 @@ Shapes follow tests/data/real/bybit/ (Bybit's docs at https://bybit-exchange.git
   first, coins for linear; limit 1..200 (default 50); `nextPageCursor` URL-encoded
   `lastid%3D...%26lasttime%3D...`, "" on the last page (open_interest_docs_inverse_1d.json,
   open_interest_docs_inverse_5min_pre2026-06.json); intervalTime 5min|15min|30min|1h|4h|1d;
-- `/v5/market/tickers`: `result.list[0]` with `markPrice` (tickers_docs_inverse.json);
+- `/v5/market/tickers`: `result.list[0]` with `markPrice`, `fundingRate` (a decimal fraction per
+  interval, string), `nextFundingTime` (ms string, the next 8 h boundary here) and
+  `fundingIntervalHour` "8" (tickers_docs_inverse.json); `funding_rate` sets the rate;
 - an unknown symbol: HTTP 200 retCode 10001 "params error: symbol invalid" with
   `result: {"category": "", "list": []}` (error_10001_params_error_symbol_invalid.json).
 Faults: `rate_limit(path)` serves retCode 10006 with HTTP 200 (error_10006_too_many_visits.json),
@@ -32,11 +34,14 @@ KLINE = "/v5/market/kline"
 OPEN_INTEREST = "/v5/market/open-interest"
 TICKERS = "/v5/market/tickers"
 KLINE_MINUTES = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "240": 240, "D": 1440}
+FUNDING_MS = 8 * 60 * MINUTE_MS  # funding every 8 h, at 00:00, 08:00 and 16:00 UTC
 OI_MINUTES = {"5min": 5, "15min": 15, "30min": 30, "1h": 60, "4h": 240, "1d": 1440}
 
 
 class FakeBybit(VenueFake):
     """See the module docstring."""
+
+    funding_rate = 0.0001  # what /v5/market/tickers says, for every symbol
 
     def routes(self) -> dict[str, Callable[[dict[str, str]], Response]]:
         return {KLINE: self._kline, OPEN_INTEREST: self._open_interest, TICKERS: self._tickers}
@@ -79,9 +84,12 @@ class FakeBybit(VenueFake):
         market = self._market(query)
         if isinstance(market, Response):
             return market
-        mark = market.price_at(self.now_ms())
+        now = self.now_ms()
+        mark = market.price_at(now)
+        next_funding = now - now % FUNDING_MS + FUNDING_MS
         row = {"symbol": query["symbol"], "lastPrice": f"{mark:.2f}", "markPrice": f"{mark:.2f}",
-               "indexPrice": f"{mark:.2f}", "fundingRate": "0.0001"}  # fmt: skip
+               "indexPrice": f"{mark:.2f}", "fundingRate": f"{self.funding_rate:.10f}".rstrip("0"),
+               "nextFundingTime": str(next_funding), "fundingIntervalHour": "8"}  # fmt: skip
         return self._ok({"category": "linear", "list": [row]})
 
     def _limit(self, query: dict[str, str], default: int, most: int) -> int | Response:

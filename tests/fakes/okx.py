@@ -13,6 +13,9 @@ Shapes follow tests/data/real/okx/ (OKX's docs at https://www.okx.com/docs-v5/en
   (open_interest_history_docs.json notes);
 - `/api/v5/rubik/stat/taker-volume-contract`: rows `[ts, sellVol, buyVol]` (sell first), same
   paging and depth (taker_volume_contract_docs.json);
+- `/api/v5/public/funding-rate`: `data[0]` with `fundingRate` (the coming settlement's rate),
+  `fundingTime` (that settlement, ms: the next 8 h boundary here), `nextFundingTime` (the one
+  after), strings, `method` "current_period" (funding_rate_docs.json); `funding_rate` sets it;
 - an unknown instrument: HTTP 200 `{"code":"51001","msg":"Instrument ID, Instrument ID code or
   Spread ID doesn't exist.","data":[]}` (error_51000_parameter_error.json notes); a bad limit:
   HTTP 400 code 51000 (error_51000_parameter_error.json).
@@ -35,6 +38,8 @@ MARK_PRICE = "/api/v5/public/mark-price"
 CANDLES = "/api/v5/market/history-candles"
 OPEN_INTEREST = "/api/v5/rubik/stat/contracts/open-interest-history"
 TAKER_VOLUME = "/api/v5/rubik/stat/taker-volume-contract"
+FUNDING_RATE = "/api/v5/public/funding-rate"
+FUNDING_MS = 8 * 60 * MINUTE_MS  # every 8 h (the docs: may be 6, 4, 2 or 1 h for some swaps)
 BARS = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1H": 60, "4H": 240}
 KEPT_ENTRIES = 1440
 CONTRACT_VALUE = {"BTC": 0.01, "ETH": 0.1}  # coins per contract (docs); others: 1
@@ -43,6 +48,8 @@ CONTRACT_VALUE = {"BTC": 0.01, "ETH": 0.1}  # coins per contract (docs); others:
 class FakeOkx(VenueFake):
     """See the module docstring."""
 
+    funding_rate = 0.00012  # what /api/v5/public/funding-rate says, for every swap
+
     def routes(self) -> dict[str, Callable[[dict[str, str]], Response]]:
         return {
             INSTRUMENTS: self._instruments,
@@ -50,6 +57,7 @@ class FakeOkx(VenueFake):
             CANDLES: self._candles,
             OPEN_INTEREST: self._open_interest,
             TAKER_VOLUME: self._taker_volume,
+            FUNDING_RATE: self._funding_rate,
         }
 
     def not_found(self) -> Response:
@@ -100,6 +108,22 @@ class FakeOkx(VenueFake):
         now = self.now_ms()
         mark = market.price_at(now)
         return self._ok([{"instType": "SWAP", "instId": query["instId"], "markPx": f"{mark:.2f}",
+                          "ts": str(now)}])  # fmt: skip
+
+    def _funding_rate(self, query: dict[str, str]) -> Response:
+        found = self._market(query)
+        if isinstance(found, Response):
+            return found
+        now = self.now_ms()
+        settles = now - now % FUNDING_MS + FUNDING_MS
+        rate = f"{self.funding_rate:.10f}".rstrip("0")
+        return self._ok([{"formulaType": "noRate", "fundingRate": rate,
+                          "fundingTime": str(settles), "impactValue": "",
+                          "instId": query["instId"], "instType": "SWAP", "interestRate": "",
+                          "maxFundingRate": "0.00375", "method": "current_period",
+                          "minFundingRate": "-0.00375", "nextFundingRate": "",
+                          "nextFundingTime": str(settles + FUNDING_MS), "premium": "0",
+                          "settFundingRate": "", "settState": "settled",
                           "ts": str(now)}])  # fmt: skip
 
     def _window(

@@ -89,6 +89,13 @@ class BybitClient:
             raise SourceUnavailable("Bybit sent no usable mark price.")
         return value
 
+    async def funding(self, coin: str) -> dict:
+        """The coin's `/v5/market/tickers` row (fundingRate, nextFundingTime:
+        tests/data/real/bybit/tickers_docs_inverse.json); {} when Bybit sends none."""
+        result = await self._get("/v5/market/tickers", coin, {})
+        rows = result.get("list") if isinstance(result, dict) else None
+        return rows[0] if rows and isinstance(rows[0], dict) else {}
+
     async def klines(
         self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
     ) -> list[Kline]:

@@ -54,6 +54,7 @@ RATES = {
     "taker": Rate(5, 2, per_symbol=True, source=f"{_DOCS}: taker-volume 5/2 s per IP + instId"),
     "mark": Rate(10, 2, per_symbol=True, source=f"{_DOCS}: mark-price 10/2 s per IP + instId"),
     "instruments": Rate(20, 2, source=f"{_DOCS}: instruments 20/2 s per IP + instType"),
+    "funding": Rate(10, 2, per_symbol=True, source=f"{_DOCS}: funding-rate 10/2 s per IP + instId"),
 }
 _RETRY_CODES = {"50011", "50013", "50026", "50001", "50040"}  # rate limit, busy, system error
 _UNKNOWN_CODES = {"51001"}  # instrument ID doesn't exist
@@ -131,6 +132,12 @@ class OkxClient:
         if value is None or value <= 0:
             raise SourceUnavailable("OKX sent no usable mark price.")
         return value
+
+    async def funding(self, coin: str) -> dict:
+        """The `/api/v5/public/funding-rate` row of the coin's swap (fundingRate, fundingTime:
+        tests/data/real/okx/funding_rate_docs.json); {} when OKX sends none."""
+        data = await self._get("/api/v5/public/funding-rate", "funding", coin, {})
+        return data[0] if data and isinstance(data[0], dict) else {}
 
     async def klines(
         self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
