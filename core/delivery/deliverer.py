@@ -7,8 +7,9 @@ Guarantees, given that a message is written to the outbox in the same transactio
   so that however many of them wait, every other platform's chats still get theirs.
 - never twice, with one unavoidable window: the platform accepted the message, and the process
   dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
-  restart the message is still unsent in the outbox and goes out again. Closing this window would
-  need the platform to deduplicate by our id, which neither Telegram nor Discord offers.
+  restart the message is still unsent in the outbox and goes out again: at most one message per
+  chat being sent to at that moment (`max_concurrent_chats`). Closing this window would need the
+  platform to deduplicate by our id, which neither Telegram nor Discord offers.
   Recording that fails while the process lives (disk full, database locked) is NOT that window:
   the accepted id is kept in memory and only the record is retried, never the send; the whole
   pass backs off (1 s doubling to a minute) while the store fails, logged once per outage.
