@@ -18,7 +18,8 @@ from core.market.sources.bybit import BybitClient
 from core.market.sources.okx import OkxClient
 from core.market.sources.replay import SAMPLE_PATH, ReplaySource
 from core.market.sources.venues import BinanceVenue
-from core.render.report import report_message, tier_line, tier_run
+from core.render.report import report_message
+from core.render.tiers import tier_line, tier_run
 from core.types import Caller
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.exchange import FakeExchange, RecordingSleep, coinglass_rows
