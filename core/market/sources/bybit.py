@@ -24,13 +24,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.kernel.clock import utcnow
-from core.kernel.config import Config, ConfigPart
+from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize, pair
 from core.market.sources.binance import Clock, Kline, OpenInterestPoint, interval_ms, page_windows
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep
-from core.market.sources.venues import Rate, RateLimiter, TakerSplit, between, paged
+from core.market.sources.venues import (
+    Rate,
+    RateLimiter,
+    TakerSplit,
+    between,
+    paged,
+    venue_config,
+)
+from core.market.sources.venues import open_time as _open
+from core.market.sources.venues import stamp as _stamp
 from core.types import Candle
 
 log = logging.getLogger(__name__)
@@ -267,30 +276,11 @@ def _parse_open_interest(result: Any) -> list[OpenInterestPoint]:
     return points
 
 
-def _open(kline: Kline) -> int:
-    return kline.open_time_ms
-
-
-def _stamp(point: OpenInterestPoint) -> int:
-    return point.timestamp_ms
-
-
-def _check(values, bad) -> None:
-    margin = values["sources.bybit"]["maintenance_margin"]
-    if not 0 <= margin < 0.5:
-        raise bad("sources.bybit", "maintenance_margin", "must be between 0 and 0.5")
-
-
-CONFIG = ConfigPart(
-    {
-        "sources.bybit": {
-            "base_url": "https://api.bybit.com",
-            "timeout_seconds": 10.0,
-            # BTCUSDT's first risk-limit tier (Bybit help centre, "Maintenance Margin (USDT
-            # Contract)": 0.5 % up to 2,000,000 USDT of position value)
-            "maintenance_margin": 0.005,
-            "ws_url": "wss://stream.bybit.com",  # liquidation stream (core/market/streams)
-        }
-    },
-    check=_check,
+# Maintenance margin: BTCUSDT's first risk-limit tier (Bybit help centre, "Maintenance Margin
+# (USDT Contract)": 0.5 % up to 2,000,000 USDT of position value).
+CONFIG = venue_config(
+    "sources.bybit",
+    "https://api.bybit.com",
+    maintenance_margin=0.005,
+    ws_url="wss://stream.bybit.com",
 )

@@ -31,13 +31,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.kernel.clock import utcnow
-from core.kernel.config import Config, ConfigPart
+from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize
 from core.market.sources.binance import Clock, Kline, OpenInterestPoint, interval_ms, page_windows
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
-from core.market.sources.venues import Rate, RateLimiter, TakerSplit, between, paged
+from core.market.sources.venues import (
+    Rate,
+    RateLimiter,
+    TakerSplit,
+    between,
+    paged,
+    venue_config,
+)
+from core.market.sources.venues import open_time as _open
+from core.market.sources.venues import stamp as _stamp
 from core.types import Candle
 
 log = logging.getLogger(__name__)
@@ -341,29 +350,11 @@ def _parse_taker(data: list) -> dict[int, tuple[float, float]]:
     return taker
 
 
-def _open(kline: Kline) -> int:
-    return kline.open_time_ms
-
-
-def _stamp(point: OpenInterestPoint) -> int:
-    return point.timestamp_ms
-
-
-def _check(values, bad) -> None:
-    margin = values["sources.okx"]["maintenance_margin"]
-    if not 0 <= margin < 0.5:
-        raise bad("sources.okx", "maintenance_margin", "must be between 0 and 0.5")
-
-
-CONFIG = ConfigPart(
-    {
-        "sources.okx": {
-            "base_url": "https://www.okx.com",
-            "timeout_seconds": 10.0,
-            # BTC-USDT-SWAP's first position tier (GET /api/v5/public/position-tiers: mmr 0.004)
-            "maintenance_margin": 0.004,
-            "ws_url": "wss://ws.okx.com:8443",  # liquidation stream (core/market/streams)
-        }
-    },
-    check=_check,
+# Maintenance margin: BTC-USDT-SWAP's first position tier (GET /api/v5/public/position-tiers:
+# mmr 0.004).
+CONFIG = venue_config(
+    "sources.okx",
+    "https://www.okx.com",
+    maintenance_margin=0.004,
+    ws_url="wss://ws.okx.com:8443",
 )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from core.kernel.config import ConfigPart
 from core.market.sources.binance import (
     KLINES_MAX_LIMIT,
     OPEN_INTEREST_MAX_LIMIT,
@@ -212,9 +213,30 @@ class BinanceVenue:
         await self.client.aclose()
 
 
-def _open(kline: Kline) -> int:
+def open_time(kline: Kline) -> int:
+    """Sort/filter key of a kline (its open time)."""
     return kline.open_time_ms
 
 
-def _stamp(point: OpenInterestPoint) -> int:
+def stamp(point: OpenInterestPoint) -> int:
+    """Sort/filter key of an open-interest point (its timestamp)."""
     return point.timestamp_ms
+
+
+_open, _stamp = open_time, stamp
+
+
+def venue_config(section: str, base_url: str, maintenance_margin: float, ws_url: str) -> ConfigPart:
+    """A venue's config part: its REST and stream URLs, timeout and maintenance margin (checked)."""
+
+    def check(values, bad) -> None:
+        if not 0 <= values[section]["maintenance_margin"] < 0.5:
+            raise bad(section, "maintenance_margin", "must be between 0 and 0.5")
+
+    keys = {
+        "base_url": base_url,
+        "timeout_seconds": 10.0,
+        "maintenance_margin": maintenance_margin,
+        "ws_url": ws_url,  # the liquidation stream (core/market/streams)
+    }
+    return ConfigPart({section: keys}, check=check)
