@@ -11,6 +11,7 @@ the text Telegram receives. Meanwhile:
   `--kills` times, each followed by a restart on the same database;
 - upstream faults now and then: HTTP 503s, garbage bodies, replies held past the timeout, on
   the klines and mark-price endpoints;
+- the database locked by another process for 2-8 s every 15-30 s (past the busy timeout);
 - Telegram 429 storms (every 20-40 s, the next 20 sends answered 429 retry_after 2) and
   permanent refusals (two chats answer "Bad Request: group is deactivated" to every send).
 At the end one last process drains the outbox; then the figures are computed from the fake's
@@ -130,6 +131,27 @@ async def telegram_storms(telegram: RecordingTelegram, run: Run, stop: asyncio.E
         run.faults["429 storm"] = run.faults.get("429 storm", 0) + 1
 
 
+async def db_locks(db: Path, run: Run, stop: asyncio.Event) -> None:
+    """Another process holds the database's write lock for 2-8 s now and then (longer than the
+    store's 5 s busy timeout, at times): writes fail as StoreErrors, delivery backs off, and a
+    message sent meanwhile must not be sent again."""
+    rng = random.Random(17)
+
+    def hold(seconds: float) -> None:
+        conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(seconds)
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(15, 30))
+        await asyncio.to_thread(hold, rng.uniform(2, 8))
+        run.faults["db locked"] = run.faults.get("db locked", 0) + 1
+
+
 async def kill_loop(
     bots: list[BotProcess], config: Path, telegram: RecordingTelegram, tmp: Path, run: Run,
     kills: int, rng: random.Random,
@@ -207,6 +229,7 @@ async def main(args: argparse.Namespace) -> None:
         asyncio.create_task(climb(exchange, run, args.levels, stop)),
         asyncio.create_task(upstream_faults(exchange, run, stop)),
         asyncio.create_task(telegram_storms(telegram, run, stop)),
+        asyncio.create_task(db_locks(db, run, stop)),
     ]
     bots: list[BotProcess] = []
     try:
@@ -264,7 +287,8 @@ def report(args, run, telegram, db, chats, refusing, started, final) -> None:
     print()
     print(f"run time                 {time.time() - started:8.0f} s")
     print(f"kills (SIGKILL)          {len(run.kills):8d}")
-    print(f"upstream faults          {sum(v for k, v in run.faults.items() if k != '429 storm'):8d}"
+    upstream = sum(v for k, v in run.faults.items() if k in ("5xx", "garbage", "slow"))
+    print(f"upstream faults          {upstream:8d}"
           f"  ({', '.join(f'{k} {v}' for k, v in sorted(run.faults.items()))})")  # fmt: skip
     print(f"telegram 429s answered   {telegram.count_429:8d}")
     print(f"alerts expected          {len(expected):8d}")
