@@ -10,9 +10,10 @@ Guarantees, given that a message is written to the outbox in the same transactio
   restart the message is still unsent in the outbox and goes out again: at most one message per
   chat being sent to at that moment (`max_concurrent_chats`). Closing this window would need the
   platform to deduplicate by our id, which neither Telegram nor Discord offers.
-  Recording that fails while the process lives (disk full, database locked) is NOT that window:
-  the accepted id is kept in memory and only the record is retried, never the send; the whole
-  pass backs off (1 s doubling to a minute) while the store fails, logged once per outage.
+  Recording that fails (disk full, database locked) is NOT that window: the accepted id is kept
+  in memory and in `<db>.accepted` (journal.py, written only then), and only the record is
+  retried, never the send, in this process or the next after a kill; every pass stops and backs
+  off (1 s doubling to a minute) while the store fails, logged once per outage.
   A multi-part message resumes at the part after the last one accepted, across restarts too
   (`parts_done` in the outbox, see parts.py).
 - never stuck: a message the platform refuses for good (MessageRejected: a non-429 4xx) or that
@@ -36,6 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.delivery.journal import AcceptedJournal
 from core.delivery.parts import PartProgress, resuming
 from core.delivery.ports import Sender
 from core.kernel.clock import utcnow
@@ -171,7 +173,9 @@ class Deliverer:
         self.max_attempts = max(1, int(max_attempts))
         # Accepted by the platform, not yet recorded (the store failed): outbox id → when. Such a
         # message is never sent again by this process; only its record is retried.
-        self._accepted: dict[int, datetime] = {}
+        self._journal = AcceptedJournal(getattr(store, "path", None))
+        self._accepted: dict[int, datetime] = self._journal.load()  # from a killed process too
+        self._journal_dirty = bool(self._accepted)
         self._store_failures = 0  # consecutive passes that met a store error
         self._store_retry_at: datetime | None = None
         self._store_down_since: datetime | None = None
@@ -196,6 +200,7 @@ class Deliverer:
         except _STORE_ERRORS as error:
             self._store_fault(error)
             return DeliveryStats(store_failed=True)
+        self._store_retry_at = None  # it answers again; set anew if it fails during this pass
         by_chat: dict[int, list[OutboxItem]] = {}
         for item in due:
             if item.chat_key not in self._busy_chats:
@@ -229,9 +234,15 @@ class Deliverer:
     # ---- the store failing: record later, back off the whole pass -----------------------------
 
     def _record_accepted(self) -> None:
+        if not self._accepted:
+            if self._journal_dirty:
+                self._journal.clear()
+                self._journal_dirty = False
+            return
         for outbox_id, when in list(self._accepted.items()):
             self._store.mark_sent(outbox_id, when)
             del self._accepted[outbox_id]
+        self._journal.clear()
 
     def _store_fault(self, error: Exception) -> None:
         self._store_failures += 1
@@ -288,8 +299,8 @@ class Deliverer:
         async with self._slots:
             try:
                 for item in items:
-                    if tally.store_failed:
-                        break  # the store is failing: the next pass (after the backoff) goes on
+                    if tally.store_failed or self._store_retry_at is not None:
+                        break  # the store is failing (seen by any pass): wait for the backoff
                     if not await self._deliver_one(item, tally, waiting=len(items)):
                         break  # keep the chat's order: the rest waits behind this one
             except _STORE_ERRORS as error:
@@ -368,7 +379,12 @@ class Deliverer:
         # is remembered first, so the send is never repeated by this process.
         accepted_at = self._clock()
         self._accepted[item.id] = accepted_at
-        self._store.mark_sent(item.id, accepted_at)
+        try:
+            self._store.mark_sent(item.id, accepted_at)
+        except _STORE_ERRORS:
+            self._journal.add(item.id, accepted_at)  # survives a kill during the outage
+            self._journal_dirty = True
+            raise
         del self._accepted[item.id]
         tally.sent += 1
         return True

@@ -193,3 +193,26 @@ async def test_a_platform_that_is_down_is_waited_out_and_buries_nothing(store, c
     await deliverer.deliver_due()
     assert store.dead_letters(key) == []
     assert [t for _, t, _ in platform.sent] == ["during the outage"]
+
+
+async def test_a_kill_during_a_store_outage_does_not_send_the_accepted_messages_again(
+    tmp_path, clock
+):
+    path = tmp_path / "outage.db"
+    store = Store.open(path, clock=clock)
+    queue(store, "1", "sent while the disk was full")
+    queue(store, "2", "also sent")
+    platform = Platform()
+    failing(store, "mark_sent", sqlite3.OperationalError("database or disk is full"))
+    deliverer = Deliverer(store, {"telegram": platform}, clock=clock, max_concurrent_chats=1)
+    await deliverer.deliver_due()
+    assert len(platform.sent) == 1  # the pass stopped at the first failed record
+    store._db.conn.close()  # kill -9 while the store still fails
+
+    store = Store.open(path, clock=clock)  # the restart
+    again = Platform()
+    await Deliverer(store, {"telegram": again}, clock=clock).deliver_due()
+    assert [t for _, t, _ in again.sent] == ["also sent"]  # the first one is not sent twice
+    assert store.pending() == []
+    assert not (tmp_path / "outage.db.accepted").exists()  # replayed, then cleared
+    store.close()
