@@ -14,8 +14,8 @@ from core.kernel.config import Config
 from core.kernel.errors import ConfigError, LiqwatchError
 
 from . import cli_market
-from . import liquidations as cli_liquidations
 from . import config as config_module
+from . import liquidations as cli_liquidations
 from .logs import setup_logging
 
 log = logging.getLogger("liqwatch")

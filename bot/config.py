@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from core.chat import service
+from core.delivery.deliverer import CONFIG as DELIVERY_CONFIG
 from core.delivery.summaries import SUMMARIES_TABLE
 from core.kernel import config as kernel_config
 from core.kernel.config import Config, Schema
@@ -17,7 +18,6 @@ from core.market.sources.hyperliquid import CONFIG as HYPERLIQUID_CONFIG
 from core.market.sources.registry import CONFIG_PARTS as MARKET_PARTS
 from core.market.sources.registry import SOURCES
 from core.market.streams import CONFIG as FEEDS_CONFIG
-from core.delivery.deliverer import CONFIG as DELIVERY_CONFIG
 from core.store import CONFIG as STORE_CONFIG
 from core.store.map_history import CONFIG as HISTORY_CONFIG
 

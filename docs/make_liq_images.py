@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +52,7 @@ async def main() -> None:
                     usd = float(rng.lognormal(12.5, 1.0))
                     venue = VENUES[int(rng.integers(0, 3))]
                     traded = float(rng.uniform(min(price, before), max(price, before)))
-                    prints.append(
-                        LiqPrint(venue, "BTC", side, traded, usd / traded, usd, clock())
-                    )
+                    prints.append(LiqPrint(venue, "BTC", side, traded, usd / traded, usd, clock()))
             app.store.add_prints(prints)
             [report] = await app.service.handle(ME, "/accuracy BTC 1d")
             (DOCS / "accuracy.png").write_bytes(report.image)

@@ -136,7 +136,5 @@ def money_amount(text: str, what: str, low: float, high: float) -> float:
         raise UsageError(f"'{text[:20]}' is not an amount ({what}). Use e.g. 20M or 250K.")
     value = number(cleaned, what, 0, math.inf) * factor
     if not low <= value <= high:
-        raise UsageError(
-            f"{what.capitalize()} must be between ${plain(low)} and ${plain(high)}."
-        )
+        raise UsageError(f"{what.capitalize()} must be between ${plain(low)} and ${plain(high)}.")
     return value

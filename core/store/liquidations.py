@@ -247,4 +247,3 @@ class LiquidationStore(StoreBase):
         with self._transaction():
             self.enqueue(chat_key, message, dedup_key=f"feed:{chat_key}:{cursor}", kind="feed")
             self.advance_liq_feed(chat_key, cursor)
-

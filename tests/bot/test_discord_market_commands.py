@@ -26,4 +26,3 @@ async def test_top_runs_the_screener_with_order_and_rows(tree, service):
     await callback(tree, "top")(interaction, "near", 5)
     (call,) = service.calls
     assert call[2:] == ("top", {"by": "near", "rows": 5})
-
