@@ -20,22 +20,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.kernel.clock import utcnow
 from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize, pair
-from core.market.sources.binance import Clock, Kline, OpenInterestPoint, interval_ms, page_windows
+from core.market.sources.binance import Clock, Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep
 from core.market.sources.venues import (
+    PagedHistory,
     Rate,
     RateLimiter,
     TakerSplit,
     between,
-    paged,
     venue_config,
 )
 from core.market.sources.venues import open_time as _open
@@ -53,8 +53,11 @@ _RETRY_CODES = {10000, 10006, 10016}  # server timeout, too many visits, system 
 _MAX_CURSOR_PAGES = 20  # a cursor that never ends is a fault, not a reason to loop forever
 
 
-class BybitClient:
+class BybitClient(PagedHistory):
     """Async client of Bybit's v5 public linear endpoints, as a venue of the estimate."""
+
+    kline_page = KLINE_LIMIT
+    oi_page = OPEN_INTEREST_LIMIT
 
     name = "bybit"
     label = vendor = "Bybit"
@@ -117,14 +120,6 @@ class BybitClient:
         result = await self._get("/v5/market/kline", coin, params)
         return _parse_klines(result)
 
-    async def klines_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[Kline]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, KLINE_LIMIT)
-        pages = await paged(self.klines(coin, interval, s, e, KLINE_LIMIT) for s, e in windows)
-        return between((k for p in pages for k in p), _open, start_ms - step + 1, end_ms)
-
     async def open_interest(
         self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
     ) -> list[OpenInterestPoint]:
@@ -146,27 +141,8 @@ class BybitClient:
             params = {**params, "cursor": cursor}  # verbatim: httpx encodes it once more
         return between(points, _stamp, start_ms, end_ms)
 
-    async def open_interest_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[OpenInterestPoint]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, OPEN_INTEREST_LIMIT)
-        pages = await paged(
-            self.open_interest(coin, interval, s, e, OPEN_INTEREST_LIMIT) for s, e in windows
-        )
-        return between((p for page in pages for p in page), _stamp, start_ms, end_ms)
-
     async def candles(self, coin: str, since: datetime, interval: str = "1m") -> list[Candle]:
-        """Candles from the one holding `since` up to now (at most 4 pages back)."""
-        step = interval_ms(interval)
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        now = self.now_ms()
-        start = max(int(since.timestamp() * 1000), now - 4 * KLINE_LIMIT * step)
-        start -= start % step
-        if start > now:
-            return []
-        return [k.candle() for k in await self.klines_between(coin, interval, start, now)]
+        return await self.candles_since(coin, since, interval)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -27,22 +27,22 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.kernel.clock import utcnow
 from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize
-from core.market.sources.binance import Clock, Kline, OpenInterestPoint, interval_ms, page_windows
+from core.market.sources.binance import Clock, Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
 from core.market.sources.venues import (
+    PagedHistory,
     Rate,
     RateLimiter,
     TakerSplit,
     between,
-    paged,
     venue_config,
 )
 from core.market.sources.venues import open_time as _open
@@ -81,8 +81,11 @@ def inst_id(coin: str) -> str:
     return f"{normalize(coin)}-USDT-SWAP"
 
 
-class OkxClient:
+class OkxClient(PagedHistory):
     """Async client of OKX's v5 public swap endpoints, as a venue of the estimate."""
+
+    kline_page = CANDLE_LIMIT
+    oi_page = STAT_LIMIT
 
     name = "okx"
     label = vendor = "OKX"
@@ -160,14 +163,6 @@ class OkxClient:
         data = await self._get("/api/v5/market/history-candles", "candles", coin, params)
         return _parse_candles(data)
 
-    async def klines_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[Kline]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, CANDLE_LIMIT)
-        pages = await paged(self.klines(coin, interval, s, e, CANDLE_LIMIT) for s, e in windows)
-        return between((k for p in pages for k in p), _open, start_ms - step + 1, end_ms)
-
     async def open_interest(
         self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
     ) -> list[OpenInterestPoint]:
@@ -195,26 +190,8 @@ class OkxClient:
         ]
         return between(points, _stamp, start_ms, end_ms)
 
-    async def open_interest_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[OpenInterestPoint]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, STAT_LIMIT)
-        pages = await paged(
-            self.open_interest(coin, interval, s, e, STAT_LIMIT) for s, e in windows
-        )
-        return between((p for page in pages for p in page), _stamp, start_ms, end_ms)
-
     async def candles(self, coin: str, since: datetime, interval: str = "1m") -> list[Candle]:
-        step = interval_ms(interval)
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        now = self.now_ms()
-        start = max(int(since.timestamp() * 1000), now - 4 * CANDLE_LIMIT * step)
-        start -= start % step
-        if start > now:
-            return []
-        return [k.candle() for k in await self.klines_between(coin, interval, start, now)]
+        return await self.candles_since(coin, since, interval)
 
     async def aclose(self) -> None:
         await self._http.aclose()

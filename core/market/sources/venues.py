@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from core.kernel.config import ConfigPart
@@ -159,13 +159,53 @@ def klines_weight(limit: int) -> int:
     return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
 
 
-class BinanceVenue:
+class PagedHistory:
+    """A window of history from a venue's one-page calls (`klines`, `open_interest`): the pages
+    it takes, fetched under the venue's limiter, joined without gaps or repeats."""
+
+    kline_page: int  # rows per klines page
+    oi_page: int  # rows per open-interest page
+
+    async def klines_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[Kline]:
+        step = interval_ms(interval)
+        windows = page_windows(start_ms, end_ms, step, self.kline_page)
+        pages = await paged(self.klines(coin, interval, s, e, self.kline_page) for s, e in windows)
+        return between((k for p in pages for k in p), open_time, start_ms - step + 1, end_ms)
+
+    async def open_interest_between(
+        self, coin: str, interval: str, start_ms: int, end_ms: int
+    ) -> list[OpenInterestPoint]:
+        step = interval_ms(interval)
+        windows = page_windows(start_ms, end_ms, step, self.oi_page)
+        pages = await paged(
+            self.open_interest(coin, interval, s, e, self.oi_page) for s, e in windows
+        )
+        return between((p for page in pages for p in page), stamp, start_ms, end_ms)
+
+    async def candles_since(self, coin: str, since: datetime, interval: str) -> list[Candle]:
+        """Candles from the one holding `since` up to now (at most 4 pages back)."""
+        step = interval_ms(interval)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        now = self.now_ms()
+        start = max(int(since.timestamp() * 1000), now - 4 * self.kline_page * step)
+        start -= start % step
+        if start > now:
+            return []
+        return [k.candle() for k in await self.klines_between(coin, interval, start, now)]
+
+
+class BinanceVenue(PagedHistory):
     """BinanceClient as a venue: the same requests as before, counted by a shared limiter."""
 
     name = "binance"
     label = "Binance"
     limits = BINANCE_LIMITS
     taker_split: TakerSplit = "klines"
+    kline_page = KLINES_MAX_LIMIT
+    oi_page = OPEN_INTEREST_MAX_LIMIT
 
     def __init__(self, client: BinanceClient, limiter: RateLimiter | None = None):
         self.client = client
@@ -182,29 +222,11 @@ class BinanceVenue:
         await self.limiter.acquire("weight", cost=klines_weight(limit))
         return await self.client.klines(coin, interval, start_ms, end_ms, limit)
 
-    async def klines_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[Kline]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, KLINES_MAX_LIMIT)
-        pages = await paged(self.klines(coin, interval, s, e, KLINES_MAX_LIMIT) for s, e in windows)
-        return between((k for p in pages for k in p), _open, start_ms - step + 1, end_ms)
-
     async def open_interest(
         self, coin: str, interval: str, start_ms: int, end_ms: int, rows: int
     ) -> list[OpenInterestPoint]:
         await self.limiter.acquire("futures_data")
         return await self.client.open_interest_hist(coin, interval, start_ms, end_ms, rows)
-
-    async def open_interest_between(
-        self, coin: str, interval: str, start_ms: int, end_ms: int
-    ) -> list[OpenInterestPoint]:
-        step = interval_ms(interval)
-        windows = page_windows(start_ms, end_ms, step, OPEN_INTEREST_MAX_LIMIT)
-        pages = await paged(
-            self.open_interest(coin, interval, s, e, OPEN_INTEREST_MAX_LIMIT) for s, e in windows
-        )
-        return between((p for page in pages for p in page), _stamp, start_ms, end_ms)
 
     async def candles(self, coin: str, since: datetime, interval: str = "1m") -> list[Candle]:
         return await self.client.candles(coin, since, interval)
@@ -221,9 +243,6 @@ def open_time(kline: Kline) -> int:
 def stamp(point: OpenInterestPoint) -> int:
     """Sort/filter key of an open-interest point (its timestamp)."""
     return point.timestamp_ms
-
-
-_open, _stamp = open_time, stamp
 
 
 def venue_config(section: str, base_url: str, maintenance_margin: float, ws_url: str) -> ConfigPart:
