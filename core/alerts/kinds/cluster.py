@@ -14,7 +14,6 @@ The rule's one stored number holds both values: whole USD plus PCT/100 as the fr
 from __future__ import annotations
 
 import math
-import re
 
 from core.alerts.kinds.base import AlertKind, Fire, Step
 from core.alerts.state import Bounds, RuleState
@@ -27,8 +26,6 @@ DEFAULT_PCT = 5.0
 MIN_USD, MAX_USD = 10_000.0, 1e12
 MIN_PCT, MAX_PCT = 0.1, 49.9
 SAME_CLUSTER_SLACK = 0.002  # zones closer than 0.2 % of the price are one cluster
-_AMOUNT = re.compile(r"^\$?([0-9][0-9_,]*\.?[0-9]*)\s*([kmb]?)$", re.IGNORECASE)
-_SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
 USAGE_HINT = "e.g. /alert BTC cluster 50M or /alert BTC cluster 50M 3"
 
 
@@ -42,23 +39,13 @@ def usd_and_pct(value: float) -> tuple[float, float]:
     return float(usd), pct or DEFAULT_PCT
 
 
-def amount(text: str) -> float:
-    """`50M`, `2.5B`, `500k`, `$75,000,000` → USD."""
-    match = _AMOUNT.match(text.strip())
-    if not match:
-        raise UsageError(f"'{text[:20]}' is not an amount in USD ({USAGE_HINT}).")
-    usd = parse.number(match.group(1), "USD", 0, MAX_USD) * _SCALE[match.group(2).lower()]
-    if not MIN_USD <= usd <= MAX_USD:
-        raise UsageError(f"The cluster size must be between {fmt.money(MIN_USD)} and $1T.")
-    return usd
-
-
 def parse_value(text: str) -> float:
     words = text.split()
     if not 1 <= len(words) <= 2:
         raise UsageError(f"cluster takes USD and an optional %: {USAGE_HINT}.")
     pct = parse.number(words[1], "distance %", MIN_PCT, MAX_PCT) if len(words) == 2 else None
-    return encode(amount(words[0]), DEFAULT_PCT if pct is None else pct)
+    usd = parse.money_amount(words[0], "cluster size", MIN_USD, MAX_USD)
+    return encode(usd, DEFAULT_PCT if pct is None else pct)
 
 
 def _same(zone: Bounds, known: tuple[Bounds, ...], price: float) -> bool:
