@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from core.market.sources.http import (
     Sleep,
     gather_or_cancel,
 )
+from core.market.sources.http import finite_number as _number
 from core.types import Candle, PriceContext
 
 log = logging.getLogger(__name__)
@@ -315,15 +315,6 @@ def _interpret(reply: JsonReply, symbol: str, path: str) -> Any:
         )
     log.warning("Binance %s refused %s: %s (code %s)", path, pair(symbol), message, code)
     raise SourceRejected(f"Binance refused the request: {message[:200]}")
-
-
-def _number(value: Any) -> float | None:
-    """A finite float from Binance's string or number, else None."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _parse_klines(body: Any) -> list[Kline]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from core.kernel.symbols import normalize, pair
 from core.market.sources.binance import Clock, Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep
+from core.market.sources.http import finite_number as _number
 from core.market.sources.venues import (
     PagedHistory,
     Rate,
@@ -203,14 +203,6 @@ def _interval(table: dict[str, str], interval: str) -> str:
         raise SourceRejected(
             f"Bybit does not serve the interval {interval!r}; use one of {', '.join(table)}."
         ) from None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _parse_klines(result: Any) -> list[Kline]:

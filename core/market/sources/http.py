@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -265,3 +266,12 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
         return _NOT_JSON
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite float from a venue's string or number (they send both), else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import time
 from collections.abc import Mapping
@@ -48,6 +47,7 @@ from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol,
 from core.kernel.symbols import normalize
 from core.market.sources.binance import Clock
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep
+from core.market.sources.http import finite_number as _number
 from core.market.sources.venues import Rate, RateLimiter
 from core.types import Candle, WalletPosition, WalletReading
 
@@ -100,14 +100,6 @@ class AssetContext:
     @property
     def open_interest_usd(self) -> float:
         return self.open_interest * self.mark_px
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def parse_position(raw: Any) -> WalletPosition | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from core.kernel.symbols import normalize
 from core.market.sources.binance import Clock, Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
 from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
+from core.market.sources.http import finite_number as _number
 from core.market.sources.venues import (
     PagedHistory,
     Rate,
@@ -269,14 +269,6 @@ def _bar(interval: str) -> str:
         raise SourceRejected(
             f"OKX does not serve the interval {interval!r}; use one of {', '.join(BARS)}."
         ) from None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _parse_candles(data: list) -> list[Kline]:
