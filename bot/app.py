@@ -103,6 +103,7 @@ def build(
         digest=lambda _chat_key, held: digest_message(held, muted_from=None, muted_to=clock()),
         max_attempts=config.get("delivery", "max_attempts"),
         max_concurrent_chats=config.get("delivery", "concurrent_chats"),
+        in_flight=config.get("delivery", "in_flight"),
     )
     jobs = Jobs(monitor, deliverer, check_seconds=alerts["check_seconds"])
     service.summaries.listeners.append(jobs.plan_summaries)

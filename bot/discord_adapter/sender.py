@@ -22,6 +22,7 @@ from core.chat.api import (
     MessageRejected,
     PartProgress,
     PlatformUnavailable,
+    delivery_key,
 )
 from core.types import ChatRef, Message
 
@@ -171,6 +172,12 @@ class DiscordSender:
                 kwargs["allowed_mentions"] = discord.AllowedMentions(
                     everyone=False, roles=False, users=[discord.Object(mention_user_id)]
                 )
+            key = delivery_key()
+            if key is not None:
+                # The outbox row's page, the same on every retry: should a kill -9 hide that
+                # Discord accepted it, the repeat finds the nonce and Discord creates nothing
+                # new (discord.py sends `enforce_nonce` with every nonce; core/delivery/wire.py).
+                kwargs["nonce"] = f"{key}.{index}"
             await target.send(**kwargs)
             self.progress.record(where, message, index + 1)
         self.progress.finish(where, message)

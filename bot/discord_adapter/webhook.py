@@ -21,7 +21,13 @@ from typing import Any
 
 import httpx
 
-from core.chat.api import ChatUnreachable, DeliveryRetryAfter, MessageRejected, PlatformUnavailable
+from core.chat.api import (
+    ChatUnreachable,
+    DeliveryRetryAfter,
+    MessageRejected,
+    PlatformUnavailable,
+    on_the_wire,
+)
 from core.types import ChatRef, Message
 
 from ..logs import install as install_log_scrubbing
@@ -127,15 +133,17 @@ async def _post_page(
         if blocked:
             raise DeliveryRetryAfter(blocked)
         try:
-            if image is None:
-                response = await client.post(url, params=params, json=body)
-            else:
-                response = await client.post(
-                    url,
-                    params=params,
-                    data={"payload_json": json.dumps(body)},
-                    files={"files[0]": (CHART_FILENAME, image, "image/png")},
-                )
+            # Webhooks take no nonce: their posts take turns instead (core/delivery/wire.py).
+            async with on_the_wire():
+                if image is None:
+                    response = await client.post(url, params=params, json=body)
+                else:
+                    response = await client.post(
+                        url,
+                        params=params,
+                        data={"payload_json": json.dumps(body)},
+                        files={"files[0]": (CHART_FILENAME, image, "image/png")},
+                    )
         except httpx.HTTPError as exc:
             # httpx errors can carry the full URL: say what failed without it.
             raise WebhookError(f"webhook {shown}: {type(exc).__name__}") from None

@@ -41,6 +41,7 @@ from core.chat.api import (
     MessageRejected,
     PartProgress,
     PlatformUnavailable,
+    on_the_wire,
 )
 from core.types import ChatRef, Message
 
@@ -96,6 +97,15 @@ def file_base_url(api_base_url: str) -> str:
     return f"{head}/file/{tail}" if head else api_base_url
 
 
+class WireRequest(HTTPXRequest):
+    """PTB's HTTP transport, taking its turn on the delivery's wire (core/delivery/wire.py) for
+    each exchange with Telegram: the rate limiter's and pacer's waits come before, outside it."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        async with on_the_wire():
+            return await super().do_request(*args, **kwargs)
+
+
 def build_bot(
     settings: dict[str, Any],
     *,
@@ -120,7 +130,7 @@ def build_bot(
         token,
         base_url=base_url,
         base_file_url=file_base_url(base_url),
-        request=HTTPXRequest(connection_pool_size=connection_pool_size),
+        request=WireRequest(connection_pool_size=connection_pool_size),
         # The long poll gets its own connection so it never queues behind outgoing messages.
         get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=30),
         defaults=Defaults(parse_mode=ParseMode.HTML),

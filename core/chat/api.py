@@ -4,7 +4,8 @@
   tests hold their stand-ins to it). Every call answers neutral Messages; a user's mistake or a
   fault of the world is already an answer, never an exception.
 - `Sender`: the port an adapter's sender implements for queued delivery, with the errors it
-  raises and `PartProgress` for messages sent in several parts.
+  raises, `PartProgress` for messages sent in several parts, and `on_the_wire`/`delivery_key`
+  around the request that reaches the platform (core/delivery/wire.py).
 - `Config`/`ConfigPart` for the platform's own config section, the command table (menus), the
   alert kinds (for pickers), and `guarded`/`answer_error`, the one error policy, for the
   adapter's last-resort net around a call.
@@ -25,6 +26,7 @@ from core.chat.commands import (
 from core.chat.dispatch import answer_error, guarded
 from core.delivery.deliverer import PartProgress
 from core.delivery.ports import Sender
+from core.delivery.wire import delivery_key, on_the_wire
 from core.kernel.config import Config, ConfigPart
 from core.kernel.errors import (
     ChatMoved,
@@ -57,7 +59,9 @@ __all__ = [
     "PartProgress",
     "Sender",
     "answer_error",
+    "delivery_key",
     "guarded",
+    "on_the_wire",
 ]
 
 

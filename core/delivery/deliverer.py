@@ -7,9 +7,10 @@ Guarantees, given that a message is written to the outbox in the same transactio
   so that however many of them wait, every other platform's chats still get theirs.
 - never twice, with one unavoidable window: the platform accepted the message, and the process
   dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
-  restart the message is still unsent in the outbox and goes out again: at most one message per
-  chat being sent to at that moment (`max_concurrent_chats`). Closing this window would need the
-  platform to deduplicate by our id, which neither Telegram nor Discord offers.
+  restart the message is still unsent in the outbox and goes out again. Chats are served side by
+  side, but the requests that reach a platform take turns (wire.py, `[delivery] in_flight`, 1 by
+  default), so a kill catches at most one such message per platform; Discord channel posts carry
+  the row's nonce and Discord drops the repeat itself. Telegram offers no such key.
   Recording that fails (disk full, database locked) is NOT that window: the accepted id is kept
   in memory and in `<db>.accepted` (journal.py, written only then), and only the record is
   retried, never the send, in this process or the next after a kill; every pass stops and backs
@@ -40,6 +41,7 @@ from datetime import datetime, timedelta
 from core.delivery.journal import AcceptedJournal
 from core.delivery.parts import PartProgress, resuming
 from core.delivery.ports import Sender
+from core.delivery.wire import DeliveryWire, sending
 from core.kernel.clock import utcnow
 from core.kernel.config import ConfigPart
 from core.kernel.errors import (
@@ -61,8 +63,10 @@ BACKOFF_FIRST_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0
 # Chats sent to at once. Each waits its own pacing (1 message/s for a private chat on Telegram),
 # so 4 would cap delivery near 4 messages/s; the platform's global limit (29/s) stays the
-# sender's. Also the most messages a kill -9 can catch in the send-then-record window.
+# sender's. The requests themselves take turns on the wire (DEFAULT_IN_FLIGHT per platform): the
+# most messages a kill -9 can catch in the send-then-record window.
 DEFAULT_CONCURRENT = 16
+DEFAULT_IN_FLIGHT = 1
 DEFAULT_MAX_ATTEMPTS = 8  # 5 s + 10 s + ... + 320 s: about ten minutes of retries, then dead
 STORE_BACKOFF_FIRST_SECONDS = 1.0
 STORE_BACKOFF_MAX_SECONDS = 60.0
@@ -158,6 +162,7 @@ class Deliverer:
         batch_size: int = 100,
         digest: DigestMaker | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        in_flight: int = DEFAULT_IN_FLIGHT,
     ):
         self._store = store
         self._senders = senders  # live view: adapters register their senders at start
@@ -171,6 +176,7 @@ class Deliverer:
         # seconds): a second pass must not send the same unsent message again meanwhile.
         self._busy_chats: set[int] = set()
         self.max_attempts = max(1, int(max_attempts))
+        self.wire = DeliveryWire(in_flight)
         # Accepted by the platform, not yet recorded (the store failed): outbox id → when. Such a
         # message is never sent again by this process; only its record is retried.
         self._journal = AcceptedJournal(getattr(store, "path", None))
@@ -325,7 +331,11 @@ class Deliverer:
             tally.without_sender += waiting
             return False
         try:
-            with resuming(item.parts_done, self._save_parts(item.id)):
+            key = f"{item.id}-{int(item.created_at.timestamp()) % 100_000}"  # a nonce's worth
+            with (
+                resuming(item.parts_done, self._save_parts(item.id)),
+                sending(item.chat.platform, key, self.wire),
+            ):
                 await sender.send(item.chat, late_note(item, self._clock()))
         except DeliveryRetryAfter as wait:
             retry_at = self._clock() + timedelta(seconds=wait.seconds)
@@ -405,5 +415,11 @@ class Deliverer:
 
 
 CONFIG = ConfigPart(
-    {"delivery": {"max_attempts": DEFAULT_MAX_ATTEMPTS, "concurrent_chats": DEFAULT_CONCURRENT}}
+    {
+        "delivery": {
+            "max_attempts": DEFAULT_MAX_ATTEMPTS,
+            "concurrent_chats": DEFAULT_CONCURRENT,
+            "in_flight": DEFAULT_IN_FLIGHT,
+        }
+    }
 )

@@ -51,6 +51,8 @@ class FakeDiscord:
         self.app.router.add_get("/gateway", self.gateway)
         self.app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
         self.posted: list[dict[str, Any]] = []  # {"path", "json"} of every message accepted
+        self._by_nonce: dict[str, dict[str, Any]] = {}  # enforced nonce → the message it made
+        self.repeats_dropped = 0  # posts answered with the message their nonce made before
         self._replays: list[tuple[str, str, dict[str, Any]]] = []
         self.guild_id = "7070"
         # GET /applications/{application.id}/commands: the global commands, as a list of
@@ -137,9 +139,19 @@ class FakeDiscord:
             return discord_json(copy.deepcopy(SENT_MESSAGE))
         if request.method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
             payload = await _payload(request)
+            # enforce_nonce: "If another message was created by the same author with the same
+            # nonce, that message will be returned and no new message will be created" (the
+            # API docs' field text, as in nyxx's MessageBuilder.enforceNonce docs; the fake
+            # keeps every nonce, Discord "the past few minutes").
+            nonce = payload.get("nonce") if payload.get("enforce_nonce") else None
+            if nonce is not None and nonce in self._by_nonce:
+                self.repeats_dropped += 1
+                return discord_json(self._by_nonce[nonce])
             self.posted.append({"path": path, "json": payload})
             sent = copy.deepcopy(SENT_MESSAGE)
             sent.update(id=str(1000 + len(self.posted)), channel_id=parts[1], author=BOT_USER)
+            if nonce is not None:
+                self._by_nonce[nonce] = sent
             return discord_json(sent)
         return discord_json({"message": "404: Not Found", "code": 0}, status=404)
 

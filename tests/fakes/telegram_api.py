@@ -107,6 +107,8 @@ class FakeTelegramAPI(TelegramUpdates):
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.webhook: dict[str, Any] = {}  # what setWebhook registered (url, secret_token...)
+        self.send_latency = 0.0  # s a sendMessage/sendPhoto takes to be answered
+        self.sends_in_flight = self.most_sends_in_flight = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -231,7 +233,16 @@ class FakeTelegramAPI(TelegramUpdates):
         if handler is None:
             body = {"description": "Not Found: method not found"}
             return self._answer(method, params, files, 404, body)
-        result = await handler(params, files)
+        if method in ("sendMessage", "sendPhoto"):
+            self.sends_in_flight += 1
+            self.most_sends_in_flight = max(self.most_sends_in_flight, self.sends_in_flight)
+            try:
+                await asyncio.sleep(self.send_latency)
+                result = await handler(params, files)
+            finally:
+                self.sends_in_flight -= 1
+        else:
+            result = await handler(params, files)
         return self._answer(method, params, files, 200, {"result": result})
 
     async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
