@@ -110,6 +110,9 @@ class StandInService:
         lines = tuple(f"{c.usage}: {c.description}" for c in COMMANDS)
         return Message(title="liqwatch", sections=(Section("Commands", lines),), kind="help")
 
+    def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
+        return False  # the stand-in has no chat-owned alerts
+
     def known_symbols(self, prefix: str = "") -> list[str]:
         # Deliberately more than 25 and uncapped: the adapter must hold Discord's limit itself.
         return [s for s in KNOWN if s.startswith(prefix)]

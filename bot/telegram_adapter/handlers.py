@@ -2,7 +2,8 @@
 
 Rights: `can_manage_chat` is True in private chats and for a channel's own posts (its posters are
 its admins); in groups it is asked from getChatMember (administrator/creator) only for chat-wide
-commands, and cached briefly. `is_bot_admin` comes from `[telegram] admins`. The service refuses
+commands, and for a button press on an alert the chat owns (the service says which), cached
+briefly. `is_bot_admin` comes from `[telegram] admins`. The service refuses
 what a caller may not do, so a non-admin's /summary is refused there, with the service's words.
 """
 
@@ -56,6 +57,8 @@ FAILED = INTERNAL_ERROR
 
 _COMMAND = re.compile(r"^(/[^\s@]*)(?:@(\S*))?(.*)$", re.DOTALL)
 _EDIT_IN_PLACE = {"refresh"}  # other actions answer with a new message below the pressed one
+_REPORTS = {"refresh", "chart"}  # slow to answer: the press is acknowledged before the work
+ANSWER_LIMIT = 200  # answerCallbackQuery text: 0-200 characters (Bot API)
 _MANAGERS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -238,14 +241,28 @@ class TelegramHandlers:
         if self.rate.check(self._rate_key(chat, user_id)) != "ok":
             await _answer(query, SLOW_DOWN)
             return
-        await _answer(query)  # stop the button's spinner before the (maybe slow) service call
         action, args = decoded
+        slow = action in _REPORTS
+        if slow:
+            await _answer(query)  # stop the button's spinner before building the report
         caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=False)
+        needs = self.service.press_needs_chat_rights(caller, action, args)
+        if await needs if inspect.isawaitable(needs) else needs:
+            # An alert the chat owns (a channel's post, an anonymous admin's command): the
+            # presser is a real user (callback_query.from), so ask whether they administer it.
+            caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=True)
         # The service's "refresh" is the text report. Refreshing a chart (how /liq answers) asks
         # for the report with its chart: a photo can only be edited into a photo, and a fresh
         # caption under a stale chart would contradict itself. Charts are cached per snapshot.
         asked = "chart" if action == "refresh" and pressed.photo else action
         replies = await self._ask(self.service.press(caller, asked, args))
+        if not slow:
+            # A refusal in a group or channel ("only its administrators can…") is for the
+            # presser alone: it is the press's answer, never a post the whole chat reads.
+            refused = chat.type != Chat.PRIVATE and [r.kind for r in replies] == ["error"]
+            await _answer(query, replies[0].text()[:ANSWER_LIMIT] if refused else None)
+            if refused:
+                return
         thread = _thread(pressed)
         if replies and action in _EDIT_IN_PLACE and await self._edit(pressed, replies[0]):
             replies = replies[1:]

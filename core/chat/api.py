@@ -75,6 +75,12 @@ class ChatService(Protocol):
         """A pressed button (Button.action with Button.args)."""
         ...
 
+    def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
+        """True when the press would act on alerts the chat owns (set by a channel post or an
+        anonymous admin) and `caller.can_manage_chat` is not known yet: ask the platform whether
+        the presser administers the chat, then `press` with the answer."""
+        ...
+
     async def run(self, caller: Caller, name: str, **options: Any) -> list[Message]:
         """A typed call from a platform's own forms: `run(caller, "liq", symbol="BTC",
         window=None, chart=True)`; the options are those of core.chat.dispatch.COMMAND_TABLE."""

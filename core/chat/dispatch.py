@@ -215,6 +215,11 @@ class Dispatcher:
             return [error_message("That button has expired. Try the command again.")]
         return await guarded(action, lambda: button(self.service, caller, args[0] if args else ""))
 
+    def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
+        """Whether this press concerns the chat's own alerts (core/chat/alert_commands.py), so
+        the presser's admin rights must be known before `press`."""
+        return self.service.alerts.press_needs_chat_rights(caller, action, args[0] if args else "")
+
     def help(self) -> Message:
         return self.service.help()
 

@@ -95,6 +95,9 @@ class StandInService:
     def help(self) -> Message:
         return Message("liqwatch", lines=tuple(spec.usage for spec in COMMANDS), kind="help")
 
+    def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
+        return False  # the stand-in has no chat-owned alerts
+
     def known_symbols(self, prefix: str = "") -> list[str]:
         return [s for s in ("BTC", "ETH", "SOL") if s.startswith(prefix)]
 

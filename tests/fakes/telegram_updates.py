@@ -12,6 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 BOT_ID = 777000111
+# Who a message from an anonymous group admin is `from`: tests/data/real/telegram/
+# message_anonymous_admin_forward.json (teloxide's regression test for its issue #419).
+GROUP_ANONYMOUS_BOT = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 class TelegramUpdates:
@@ -53,6 +61,19 @@ class TelegramUpdates:
             msg["message_thread_id"] = thread_id
             msg["is_topic_message"] = True
         return {"message": msg}
+
+    def anonymous_admin_message(
+        self, chat_id: int, text: str, thread_id: int | None = None
+    ) -> dict[str, Any]:
+        """A command an anonymous admin sends in a supergroup: `from` is GroupAnonymousBot and
+        `sender_chat` the group itself, as recorded in tests/data/real/telegram/
+        message_anonymous_admin_forward.json (Bot API, Message.sender_chat: "the supergroup
+        itself for messages from anonymous group administrators"). A button that admin presses
+        later comes `from` their real account (tdlib/telegram-bot-api issue #667): `callback`."""
+        update = self.message(chat_id, 0, text, thread_id)
+        update["message"]["from"] = dict(GROUP_ANONYMOUS_BOT)
+        update["message"]["sender_chat"] = self._chat(chat_id)
+        return update
 
     def channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
         self.chat_types[chat_id] = "channel"
