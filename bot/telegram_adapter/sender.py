@@ -188,6 +188,7 @@ class TelegramSender:
         self.codec = codec
         self.pacer = pacer or ChatPacer()
         self.progress = PartProgress()
+        self.gone_topics: set[tuple[int | str, int]] = set()  # (chat, forum topic) deleted
 
     async def send(self, chat: ChatRef, message: Message) -> None:
         """Deliver one queued message (alert, summary), paced per private chat. A retry after a
@@ -257,6 +258,8 @@ class TelegramSender:
         thread_id: int | None,
         extra: dict[str, Any],
     ) -> TgMessage:
+        if thread_id is not None and (chat_id, thread_id) in self.gone_topics:
+            thread_id = None  # deleted: later messages go to the chat without a failed try
         try:
             return await self._call(chat_id, html_text, photo, thread_id, extra, parse_html=True)
         except BadRequest as error:
@@ -265,6 +268,9 @@ class TelegramSender:
                 log.warning(
                     "telegram chat %s: topic %s is gone, posting to the chat", chat_id, thread_id
                 )
+                if len(self.gone_topics) > 10_000:
+                    self.gone_topics.clear()  # at worst one more failed try for each
+                self.gone_topics.add((chat_id, thread_id))
                 return await self._send_part(chat_id, html_text, photo, None, extra)
             if "can't parse entities" in text:
                 # Should not happen (we escape everything); never lose the message over markup.

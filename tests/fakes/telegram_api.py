@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.corpus import load
 from tests.fakes.telegram_updates import BOT_ID, TelegramUpdates
 
 # Values PTB sends JSON-encoded in form fields; everything else stays the string it was.
@@ -97,6 +98,9 @@ class FakeTelegramAPI(TelegramUpdates):
         self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.default_member_status = "member"
         self.chat_types: dict[int, str] = {}  # chat id -> "channel" etc. (default by sign)
+        # Forum topics deleted: a send into one gets the recorded 400 "message thread not found"
+        # (tests/data/real/telegram/error_message_thread_not_found.json).
+        self.deleted_topics: set[tuple[int, int]] = set()
         self._bucket = _TokenBucket(global_rate) if global_rate else None
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -214,6 +218,11 @@ class FakeTelegramAPI(TelegramUpdates):
             if replayed == method and (chat is None or params.get("chat_id") == chat):
                 del self._replays[index]
                 return self._replay(method, params, files, record)
+        topic = (params.get("chat_id"), params.get("message_thread_id"))
+        if method in _SENDING and topic in self.deleted_topics:
+            return self._replay(
+                method, params, files, load("telegram", "error_message_thread_not_found")
+            )
         fault = self._take_fault(method, params)
         if fault:
             body: dict[str, Any] = {"description": fault.description}
