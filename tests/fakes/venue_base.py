@@ -114,12 +114,16 @@ class VenueFake:
         body: Any = None,
         html: str | None = None,
         retry_after: float | None = None,
+        delay: float | None = None,
     ) -> None:
         """The next `times` requests to `path` get this reply (default HTTP 500, or 200 when only
-        a body is given); `html` is served as text/html (a CloudFront page)."""
+        a body is given); `html` is served as text/html (a CloudFront page). `delay` alone: the
+        usual answer, that many seconds late (a slow venue; stopping the server releases it)."""
         if status is None:
-            status = 200 if body is not None else 500
-        fault = Fault(status, times, retry_after, body if html is None else html, html is not None)
+            status = 200 if (body is not None or delay) else 500
+        fault = Fault(
+            status, times, retry_after, body if html is None else html, html is not None, delay
+        )
         with self._lock:
             self._faults[path].append(fault)
 
@@ -154,6 +158,10 @@ class VenueFake:
                 RecordedRequest(request.path, query, dict(request.headers))
             )
             fault = self._take_fault(request.path)
+        if fault is not None and fault.delay:
+            self._stopping.wait(fault.delay)
+            if fault.status == 200 and fault.body is None:
+                fault = None  # late, but the usual answer
         if fault is not None:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else {}
             if fault.garbage:

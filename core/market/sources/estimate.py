@@ -5,8 +5,9 @@ klines and open interest for the last `[estimator] days` at `[estimator] interva
 the venue keeps open interest: OKX only 5 days at 5m), aligned by timestamp, through
 core.estimator.estimate_map with the venue's own maintenance-margin rate. The aggregate is the sum
 of the venues' maps, split at one price (Binance's mark price when it answers, else the first
-venue's), and the snapshot keeps each venue's share (`Snapshot.venues`). A venue that fails or does
-not list the coin is left out and named; all venues failing is an error, as with one venue.
+venue's), and the snapshot keeps each venue's share (`Snapshot.venues`). A venue that fails, does
+not list the coin or has not answered within `[estimator] venue_budget_seconds` is left out and
+named (venue_calls.py); all venues failing is an error, as with one venue.
 
 Bybit publishes no taker-buy split: its candles take the share of Binance's candle with the same
 open time when Binance answered, else 0.5; the snapshot's note says which.
@@ -57,6 +58,7 @@ from core.market.sources.history import (
     window_bounds,
 )
 from core.market.sources.http import gather_or_cancel
+from core.market.sources.venue_calls import DEFAULT_BUDGET_SECONDS, VenueCalls
 from core.market.sources.venue_maps import (  # noqa: F401  (align_candles, levels_by_side: re-exported)
     align_candles,
     all_failed,
@@ -103,6 +105,7 @@ class EstimateSource:
         estimator: MapEstimator = estimate_map_tiers,
         incremental: bool = True,
         history_idle_seconds: float = HOUR_MS / 1000,
+        venue_budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ):
         interval_ms(interval)  # refuse an interval Binance does not serve, now
         if venues is None:
@@ -121,6 +124,7 @@ class EstimateSource:
         self._estimate = estimator
         self.incremental = incremental
         self._histories = HistoryStore(idle_ms=int(history_idle_seconds * 1000))
+        self._calls = VenueCalls(venue_budget_seconds)
 
     @classmethod
     def from_config(
@@ -143,6 +147,7 @@ class EstimateSource:
             days=section["days"],
             interval=section["interval"],
             clock=clock,
+            venue_budget_seconds=section["venue_budget_seconds"],
         )
 
     def _now_ms(self) -> int:
@@ -152,20 +157,10 @@ class EstimateSource:
         coin = normalize(symbol)
         now = self._now_ms()
         step = interval_ms(self.interval)
-        fetched = await asyncio.gather(
-            *(self._fetch(venue, coin, now, step) for venue in self.venues), return_exceptions=True
+        # Within the budget; a late venue is named and keeps fetching in the background.
+        answered, failures = await self._calls.ask(
+            self.venues, coin, lambda venue: self._fetch(venue, coin, now, step)
         )
-        for result in fetched:
-            if isinstance(result, BaseException) and not isinstance(result, Exception):
-                raise result  # cancelled: not a venue's fault
-        answered = {
-            v.name: r
-            for v, r in zip(self.venues, fetched, strict=True)
-            if not isinstance(r, Exception)
-        }
-        failures = {
-            v.name: r for v, r in zip(self.venues, fetched, strict=True) if isinstance(r, Exception)
-        }
         if not answered:
             raise all_failed(coin, self.venues, failures)
         # the split price and the context come from an estimated venue when one answered
@@ -333,6 +328,7 @@ class EstimateSource:
         raise failure
 
     async def aclose(self) -> None:
+        await self._calls.aclose()
         for venue in self.venues:
             await venue.aclose()
 
@@ -366,6 +362,8 @@ def _check(values, bad) -> None:
         raise bad("estimator", "bucket_pct", "must be above 0 and at most 5")
     if not 1 <= est["days"] <= 30:
         raise bad("estimator", "days", "must be between 1 and 30 (Binance keeps 30 days)")
+    if not 0.5 <= est["venue_budget_seconds"] <= 120:
+        raise bad("estimator", "venue_budget_seconds", "must be between 0.5 and 120")
     if est["interval"] not in ("5m", "15m", "30m", "1h"):
         raise bad("estimator", "interval", "must be one of 5m, 15m, 30m, 1h")
 
@@ -379,6 +377,8 @@ CONFIG = ConfigPart(
             "weights": [0.15, 0.30, 0.25, 0.20, 0.10],
             "maintenance_margin": 0.004,
             "bucket_pct": 0.1,
+            # a venue slower than this is left out of that map (and named), not waited for
+            "venue_budget_seconds": DEFAULT_BUDGET_SECONDS,
         }
     },
     check=_check,
