@@ -94,6 +94,7 @@ def build(
         rearm_margin_pct=alerts["rearm_margin_pct"],
         window_pct=config.get("data", "window_pct"),
         clock=clock,
+        symbol_budget_seconds=alerts["symbol_budget_seconds"],
     )
     senders: dict[str, Sender] = {}
     deliverer = Deliverer(

@@ -5,6 +5,12 @@ tick(): the symbols any rule, watchlist or summary needs → one fresh snapshot 
 written to the outbox in the same transaction as the rules' new state. A symbol whose source
 failed is simply absent: its rules keep their state and nothing fires on stale data.
 
+Each symbol has `[alerts] symbol_budget_seconds` to bring its snapshot and candles: the tick does
+not wait for a slower one (one slow venue or symbol never delays everyone's alerts). Its reading
+goes on in the background and is not used (it would be this tick's data arriving late); it is
+not started again while it runs, and its wick mark does not advance, so the next tick that reads
+it looks back from its last good check: a level crossed meanwhile still fires, once.
+
 Across a restart: each symbol's last good check and the newest candle seen then (a WickMark) are
 committed with the rule states and loaded when the Monitor is created, so the first tick of a new
 process reads the wicks since the last check of the old one, as if it had never stopped: a wick
@@ -21,6 +27,7 @@ fires again only when the close is past the level keeps such a long check honest
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,12 +44,15 @@ from core.render.alerts import alert_message
 from core.render.context import with_summary_context
 from core.render.summaries import summary_message
 from core.store import Store, WickMark
-from core.types import Candle
+from core.types import Candle, Snapshot
 
 log = logging.getLogger(__name__)
 
 ONE_MINUTE = timedelta(minutes=1)
 MAX_LOOKBACK = timedelta(minutes=60)  # the oldest wick a tick reads, e.g. after a long downtime
+SYMBOL_BUDGET_SECONDS = 20.0  # above the estimate's venue budget (8 s) plus the model's work
+
+Reading = tuple[Snapshot, float, float, Candle | None]  # snapshot, high and low since, newest
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class TickStats:
     rules: int
     events: int
     messages: int
+    late: int = 0  # symbols that did not answer within the budget (checked on a later tick)
 
 
 class Monitor:
@@ -64,6 +75,7 @@ class Monitor:
         window_pct: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
         max_lookback: timedelta = MAX_LOOKBACK,
+        symbol_budget_seconds: float = SYMBOL_BUDGET_SECONDS,
     ):
         self.market = market
         self.store = store
@@ -73,6 +85,9 @@ class Monitor:
         self.window_pct = window_pct
         self.clock = clock
         self.max_lookback = max_lookback
+        self.symbol_budget = symbol_budget_seconds
+        self._reading: dict[str, asyncio.Task] = {}  # a symbol's reading still under way
+        self._late_since: dict[str, datetime] = {}  # symbols over budget, logged once each
         self.context = None  # core.market.context.ContextReader, set by the wiring
         self._last_check: dict[str, datetime] = {}
         self._last_tick: datetime | None = None
@@ -91,15 +106,13 @@ class Monitor:
         needed = self.store.needed_symbols()
         # Data fetched since the previous check only: a map cached from before it would give the
         # engine an old price as this tick's close ("... and is back at <old price>").
-        fresh = await self.snapshots.refresh(needed, newer_than=self._last_tick)
+        readings, late = await self._read_all(needed, now)
         markets: dict[str, MarketView] = {}
         newest_candles: dict[str, Candle] = {}
         windows = (
-            self.store.liq_windows(list(fresh), now - MAX_LOOKBACK, now) if self.realised else {}
+            self.store.liq_windows(list(readings), now - MAX_LOOKBACK, now) if self.realised else {}
         )
-        for symbol, snapshot in fresh.items():
-            since = self._since(symbol, now)
-            high, low, newest = await self._wick_range(symbol, since, snapshot.price)
+        for symbol, (snapshot, high, low, newest) in readings.items():
             price = snapshot.price
             if newest is not None:
                 newest_candles[symbol] = newest
@@ -138,7 +151,59 @@ class Monitor:
             self._last_check[symbol] = now
         self._seen_candle.update(newest_candles)
         self._last_tick = now
-        return TickStats(len(needed), len(fresh), len(rules), len(events), len(messages))
+        return TickStats(
+            len(needed), len(readings), len(rules), len(events), len(messages), len(late)
+        )
+
+    async def _read_all(self, needed, now: datetime) -> tuple[dict[str, Reading], list[str]]:
+        """Each symbol's fresh reading, within the budget: (readings, the symbols too late)."""
+        newer_than = self._last_tick
+        tasks: dict[str, asyncio.Task] = {}
+        still_late = []
+        for symbol in self.snapshots.checkable(needed):
+            if symbol in self._reading:  # last tick's, still on its way: not twice at once
+                still_late.append(symbol)
+                continue
+            task = asyncio.ensure_future(self._read(symbol, now, newer_than))
+            tasks[symbol] = self._reading[symbol] = task
+            task.add_done_callback(lambda done, s=symbol: self._read_done(s, done))
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=self.symbol_budget)
+        readings: dict[str, Reading] = {}
+        late = still_late
+        for symbol, task in tasks.items():
+            if not task.done():
+                late.append(symbol)
+            elif not task.cancelled() and task.exception() is None and task.result():
+                readings[symbol] = task.result()
+        for symbol in late:
+            if symbol not in self._late_since:
+                self._late_since[symbol] = now
+                log.warning(
+                    "%s: no data within %g s; its rules wait for a later tick (nothing is missed:"
+                    " that tick reads the wicks since the last good check)",
+                    symbol,
+                    self.symbol_budget,
+                )
+        for symbol in readings:
+            since = self._late_since.pop(symbol, None)
+            if since is not None:
+                log.info("%s: data again after %.0f s", symbol, (now - since).total_seconds())
+        return readings, sorted(late)
+
+    async def _read(self, symbol: str, now: datetime, newer_than) -> Reading | None:
+        try:
+            snapshot = await self.snapshots.get(symbol, allow_stale=False, newer_than=newer_than)
+        except LiqwatchError:  # the cache logged it; the symbol sits this tick out
+            return None
+        high, low, newest = await self._wick_range(symbol, self._since(symbol, now), snapshot.price)
+        return snapshot, high, low, newest
+
+    def _read_done(self, symbol: str, task: asyncio.Task) -> None:
+        if self._reading.get(symbol) is task:
+            del self._reading[symbol]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reading %s for the alert tick failed: %r", symbol, task.exception())
 
     def _since(self, symbol: str, now: datetime) -> datetime:
         """Where this tick's wick range starts: the last good check, but at most max_lookback

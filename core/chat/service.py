@@ -87,6 +87,8 @@ class Service:
 def _check(values, bad) -> None:
     if values["alerts"]["check_seconds"] < 5:
         raise bad("alerts", "check_seconds", "must be at least 5")
+    if not 1 <= values["alerts"]["symbol_budget_seconds"] <= 300:
+        raise bad("alerts", "symbol_budget_seconds", "must be between 1 and 300")
     if not 0 <= values["alerts"]["rearm_margin_pct"] <= 20:
         raise bad("alerts", "rearm_margin_pct", "must be between 0 and 20")
 
@@ -96,6 +98,8 @@ CONFIG = ConfigPart(
         "alerts": {
             "check_seconds": 60.0,
             "rearm_margin_pct": 0.3,
+            # a symbol slower than this sits the tick out (core/alerts/monitor.py)
+            "symbol_budget_seconds": 20.0,
             "max_symbols_per_user": 20,
             "max_rules_per_user": 50,
             "commands_per_minute": 20,

@@ -89,12 +89,17 @@ class SnapshotCache:
                 return self._good[symbol].snapshot
             raise
 
+    def checkable(self, symbols: Iterable[str]) -> list[str]:
+        """The symbols worth fetching: each once, sorted, without those the source called
+        unknown lately."""
+        return sorted(s for s in set(symbols) if not self._is_unknown(s))
+
     async def refresh(
         self, symbols: Iterable[str], newer_than: datetime | None = None
     ) -> dict[str, Snapshot]:
         """Fetch every symbol not fetched within the TTL (or not since `newer_than`: the alert
         tick asks for data newer than its previous check); return only those with fresh data."""
-        wanted = sorted(s for s in set(symbols) if not self._is_unknown(s))
+        wanted = self.checkable(symbols)
         results = await asyncio.gather(
             *(self.get(s, allow_stale=False, newer_than=newer_than) for s in wanted),
             return_exceptions=True,
