@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--check-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     run = sub.add_parser("run", help="run the Telegram/Discord bots and the scheduler")
     common(run)
+    # As demo's: tests tick faster than the config's floor of 5 s (tests/procs.py).
+    run.add_argument("--check-seconds", type=float, help=argparse.SUPPRESS)
     cli_market.add_commands(sub, common)
     cli_liquidations.add_cli(sub, common)
     doctor = sub.add_parser("doctor", help="check config, tokens, venues and the database")
@@ -132,10 +134,12 @@ async def cmd_chat(cfg: Config, greeting: str = "", check_seconds: float | None 
     return 0
 
 
-async def cmd_run(cfg: Config) -> int:
+async def cmd_run(cfg: Config, check_seconds: float | None = None) -> int:
     from .app import build, run_until_stopped
     from .platforms import configured_adapters
 
+    if check_seconds and check_seconds > 0:  # tests only: below the config's floor of 5 s
+        cfg.values["alerts"]["check_seconds"] = check_seconds
     app = build(cfg)
     adapters = configured_adapters(app.service, cfg)
     # build() already attached the webhook sender for [[summaries]] webhook_url entries: a
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return asyncio.run(cmd_chat(cfg, DEMO_GREETING, args.check_seconds))
         if args.command == "run":
-            return asyncio.run(cmd_run(cfg))
+            return asyncio.run(cmd_run(cfg, args.check_seconds))
         if args.command in cli_liquidations.COMMANDS:
             return asyncio.run(cli_liquidations.run(args, cfg))
         if args.command in cli_market.COMMANDS:

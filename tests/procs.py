@@ -28,6 +28,9 @@ from werkzeug import Request, Response
 from tests.fakes.exchange import KLINES, FakeExchange, RecordedRequest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Alert ticks of the test processes: the 5 s of the config's floor made each wait for "one more
+# tick" cost seconds; with the 1 s delivery pass this keeps every ordering the tests rely on.
+TEST_TICK_SECONDS = 1.0
 
 
 class WatchedExchange(FakeExchange):
@@ -129,7 +132,11 @@ class BotProcess:
         self.log_path = log_path
 
     @classmethod
-    def start(cls, config: Path, token: str, log_path: Path) -> BotProcess:
+    def start(
+        cls, config: Path, token: str, log_path: Path, check_seconds: float | None = None
+    ) -> BotProcess:
+        """`check_seconds`: alert ticks this often instead of the config's (whose floor is 5 s),
+        through `run`'s hidden --check-seconds; tests pass TEST_TICK_SECONDS."""
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -139,7 +146,8 @@ class BotProcess:
         }
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(config)],
+                [sys.executable, "-m", "bot", "run", "--config", str(config)]
+                + (["--check-seconds", str(check_seconds)] if check_seconds else []),
                 cwd=config.parent,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ import pytest
 from core.store import Store
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.ws_venues import FakeVenue, bybit_frame
-from tests.procs import BotProcess, WatchedExchange, write_config
+from tests.procs import TEST_TICK_SECONDS, BotProcess, WatchedExchange, write_config
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -66,7 +66,7 @@ async def test_a_cascade_alerts_once_and_a_group_feed_gets_batches(
     with config.open("a", encoding="utf-8") as out:
         out.write('\n[feeds]\nvenues = ["bybit"]\nbatch_seconds = 3\n')
         out.write(f'\n[sources.bybit]\nws_url = "{bybit.url}"\n')
-    bot = BotProcess.start(config, telegram.token, tmp_path / "bot.log")
+    bot = BotProcess.start(config, telegram.token, tmp_path / "bot.log", TEST_TICK_SECONDS)
     try:
         telegram.member_status[(GROUP, ADMIN)] = "administrator"
         assert "Alert set" in await ask(telegram, USER, USER, "/alert BTC cascade 20M 5")
@@ -96,7 +96,7 @@ async def test_a_cascade_alerts_once_and_a_group_feed_gets_batches(
         )
         assert "longs liquidated" in alert[0].params["text"]
         assert "$25.0M" in alert[0].params["text"]
-        # two more alert ticks (every 5 s): the cascade is still in the window, no second alert
+        # two more alert ticks: the cascade is still in the window, no second alert
         ticks = market.alert_checks()
         await market.wait_alert_checks(ticks + 2, timeout=30)
         assert sum(BELL in t for t in texts(telegram, USER)) == 1

@@ -20,7 +20,7 @@ from bot.telegram_adapter.render import plan_parts
 from core.kernel import fmt
 from core.store import Store
 from tests.fakes.telegram_api import ApiCall, FakeTelegramAPI
-from tests.procs import BotProcess, WatchedExchange, write_config
+from tests.procs import TEST_TICK_SECONDS, BotProcess, WatchedExchange, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,7 +55,9 @@ class Bots:
 
     def start(self) -> BotProcess:
         name = f"bot{len(self.started)}.log"
-        bot = BotProcess.start(self.config, self.telegram.token, self.directory / name)
+        bot = BotProcess.start(
+            self.config, self.telegram.token, self.directory / name, TEST_TICK_SECONDS
+        )
         self.started.append(bot)
         return bot
 
@@ -256,7 +258,9 @@ async def test_a_kill_at_a_random_moment_loses_no_alert_and_repeats_none(
         rules[rule_id] = user
     await confirm_updates(telegram)
 
-    step_after, kill_after = rng.uniform(0, 4), rng.uniform(0, 9)
+    # In ticks: the second step before the next tick, the kill up to after its delivery.
+    tick = TEST_TICK_SECONDS
+    step_after, kill_after = rng.uniform(0, 0.8 * tick), rng.uniform(0, 2.5 * tick)
     why = f"seed {seed}: second step at {step_after:.2f} s, kill at {kill_after:.2f} s"
     market.set_price("BTC", btc * 1.001)  # past the first two BTC levels
     market.set_price("ETH", eth * 0.998)
