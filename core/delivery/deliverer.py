@@ -181,6 +181,7 @@ class Deliverer:
         # message is never sent again by this process; only its record is retried.
         self._journal = AcceptedJournal(getattr(store, "path", None))
         self._accepted: dict[int, datetime] = self._journal.load()  # from a killed process too
+        self._journal.reserve()  # its room, while the disk has some (see journal.py)
         self._journal_dirty = bool(self._accepted)
         self._store_failures = 0  # consecutive passes that met a store error
         self._store_retry_at: datetime | None = None

@@ -4,6 +4,13 @@ accepted while the store could not record it (locked, disk full).
 Written only when recording fails (the normal path never touches it), fsync'd, and replayed into
 the store by the next pass that can write, in this process or the next one after a kill: so a
 message sent during a store outage is not sent again after a restart. Cleared once replayed.
+
+A full disk is one of those outages, so the journal must not need the disk to have room: its
+space is reserved while there is some (`reserve()`, at start: RESERVED_BYTES of blanks), and
+entries and clearing overwrite that space in place, never growing the file. (On a copy-on-write
+filesystem, btrfs or ZFS, an overwrite may still need a block: there a kill during a full disk
+can repeat the messages sent during it.) Past the reserve it appends, which a full disk refuses:
+then memory keeps the entry for this process, logged.
 """
 
 from __future__ import annotations
@@ -14,40 +21,74 @@ from datetime import datetime
 
 log = logging.getLogger(__name__)
 
+RESERVED_BYTES = 64 * 1024  # ~1,500 entries of ~40 bytes
+_BLANK = b" "
+
 
 class AcceptedJournal:
-    def __init__(self, db_path: str | None):
+    def __init__(self, db_path: str | None, reserved: int = RESERVED_BYTES):
         self.path = None if not db_path or db_path == ":memory:" else f"{db_path}.accepted"
+        self.reserved = reserved
+        self._end = 0  # where the next entry goes: the end of the entries written so far
+
+    def reserve(self) -> None:
+        """Make sure the file holds `reserved` bytes (blanks past the entries). Best effort."""
+        if self.path is None:
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size < self.reserved:
+                    os.pwrite(fd, _BLANK * (self.reserved - size), size)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            log.warning("could not reserve %s: %s", self.path, error)
 
     def load(self) -> dict[int, datetime]:
         if self.path is None or not os.path.exists(self.path):
             return {}
         found: dict[int, datetime] = {}
-        with open(self.path, encoding="utf-8") as journal:
-            for line in journal:
-                try:
-                    outbox_id, when = line.split(maxsplit=1)
-                    found[int(outbox_id)] = datetime.fromisoformat(when.strip())
-                except ValueError:
-                    continue  # a line cut by the kill: that message's window, as documented
+        with open(self.path, "rb") as journal:
+            content = journal.read()
+        self._end = len(content.rstrip(_BLANK + b"\0"))
+        for raw in content[: self._end].splitlines():
+            try:
+                outbox_id, when = raw.decode("utf-8").split(maxsplit=1)
+                found[int(outbox_id)] = datetime.fromisoformat(when.strip())
+            except ValueError:
+                continue  # a blank line, or a line cut by the kill: that message's window
         return found
 
     def add(self, outbox_id: int, when: datetime) -> None:
         if self.path is None:
             return
+        line = f"{outbox_id} {when.isoformat()}\n".encode()
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                os.write(fd, f"{outbox_id} {when.isoformat()}\n".encode())
+                os.pwrite(fd, line, self._end)  # into the reserve: no new block needed
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        except OSError as error:  # the disk is full too: memory keeps it for this process
+            self._end += len(line)
+        except OSError as error:  # past the reserve on a full disk: memory keeps it
             log.warning("could not journal sent message %s: %s", outbox_id, error)
 
     def clear(self) -> None:
-        if self.path is not None and os.path.exists(self.path):
+        """Forget every entry (they are recorded now), keeping the reserved space."""
+        if self.path is None or not os.path.exists(self.path):
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
             try:
-                os.unlink(self.path)
-            except OSError as error:
-                log.warning("could not clear %s: %s", self.path, error)
+                length = max(self._end, 0) or os.fstat(fd).st_size
+                os.pwrite(fd, _BLANK * length, 0)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._end = 0
+        except OSError as error:
+            log.warning("could not clear %s: %s", self.path, error)

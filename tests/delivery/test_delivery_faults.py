@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.delivery.deliverer import Deliverer, PartProgress
+from core.delivery.journal import AcceptedJournal
 from core.kernel.errors import MessageRejected, PlatformUnavailable
 from core.store import Store
 from core.types import ChatRef, Message
@@ -214,5 +215,22 @@ async def test_a_kill_during_a_store_outage_does_not_send_the_accepted_messages_
     await Deliverer(store, {"telegram": again}, clock=clock).deliver_due()
     assert [t for _, t, _ in again.sent] == ["also sent"]  # the first one is not sent twice
     assert store.pending() == []
-    assert not (tmp_path / "outage.db.accepted").exists()  # replayed, then cleared
+    assert AcceptedJournal(str(path)).load() == {}  # replayed, then cleared
     store.close()
+
+
+def test_the_journal_never_needs_new_disk_space_once_reserved(tmp_path):
+    """A full disk refuses a file that grows; the journal writes and clears in its reserve."""
+    journal = AcceptedJournal(str(tmp_path / "full.db"), reserved=4096)
+    journal.reserve()
+    path = tmp_path / "full.db.accepted"
+    assert path.stat().st_size == 4096 and path.stat().st_mode & 0o777 == 0o600
+    for outbox_id in range(50):
+        journal.add(outbox_id, T0)
+    assert path.stat().st_size == 4096  # overwritten in place, not grown
+    reopened = AcceptedJournal(str(tmp_path / "full.db"), reserved=4096)
+    assert sorted(reopened.load()) == list(range(50))  # a kill here replays all 50
+    reopened.add(99, T0)  # after the entries, not over them
+    assert 99 in AcceptedJournal(str(tmp_path / "full.db")).load()
+    reopened.clear()
+    assert path.stat().st_size == 4096 and AcceptedJournal(str(path)[:-9]).load() == {}
