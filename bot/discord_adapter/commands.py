@@ -7,6 +7,7 @@ the answer goes (public, or only for the user in a server channel).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import re
@@ -333,6 +334,11 @@ class CommandHandlers:
             await self._refuse(interaction, BUTTON_NOT_UNDERSTOOD)
             return
         caller = self.personal_caller(interaction)
+        if interaction.guild_id is not None:  # on a channel's own alert: its managers' rights,
+            channel = self.channel_caller(interaction)  # from the payload's `permissions`
+            unknown = dataclasses.replace(channel, can_manage_chat=False, is_bot_admin=False)
+            if self.service.press_needs_chat_rights(unknown, button.action, button.args):
+                caller = channel
 
         def produce() -> Awaitable[list[Message]]:
             return self.service.press(caller, button.action, button.args)

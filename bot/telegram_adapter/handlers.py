@@ -246,8 +246,7 @@ class TelegramHandlers:
         if slow:
             await _answer(query)  # stop the button's spinner before building the report
         caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=False)
-        needs = self.service.press_needs_chat_rights(caller, action, args)
-        if await needs if inspect.isawaitable(needs) else needs:
+        if self.service.press_needs_chat_rights(caller, action, args):
             # An alert the chat owns (a channel's post, an anonymous admin's command): the
             # presser is a real user (callback_query.from), so ask whether they administer it.
             caller = await self.caller_for(context.bot, chat, user_id, pressed, chat_wide=True)

@@ -87,14 +87,15 @@ class AlertCommands(CommandGroup):
     @tells_if_resumed
     async def snooze(self, caller: Caller, rule_id: int, hours: float = 1) -> Message:
         key = self.ctx.chat_key(caller)
-        rule = self._rule_in_chat(key, int(rule_id))
-        if rule is None:
-            raise UsageError("That alert no longer exists. See /alerts.")
-        if rule.user_id != caller.user_id:
-            if not _chat_owned(caller, rule):
-                raise LiqwatchError(SOMEONE_ELSES)
-            if not _manages(caller):
-                raise LiqwatchError(CHAT_RULES_ADMINS_ONLY.format(what="snooze"))
+        try:
+            rule = self.ctx.store.rule(int(rule_id))
+        except StoreError:
+            raise UsageError("That alert no longer exists. See /alerts.") from None
+        owned = rule.user_id == caller.user_id
+        if rule.chat_key != key or not (owned or _chat_owned(caller, rule)):
+            raise LiqwatchError(SOMEONE_ELSES)  # another member's, or another chat's
+        if not owned and not _manages(caller):
+            raise LiqwatchError(CHAT_RULES_ADMINS_ONLY.format(what="snooze"))
         until = self.ctx.clock() + timedelta(hours=hours)
         self.ctx.store.snooze_rule(rule.id, until)
         return reply(
