@@ -1,19 +1,23 @@
 """Fault-injection run: the real `liqwatch run` process against the loopback fakes, killed with
 SIGKILL again and again while it delivers, with upstream faults and Telegram storms on top.
 
-    .venv/bin/python benchmarks/faults.py [--kills 50] [--users 30] [--levels 40] [--seed 7]
+    .venv/bin/python benchmarks/faults.py [--kills 50] [--users 30] [--discord 6] [--levels 40]
 
-Set-up: `--users` private chats, each with an `above` rule at every one of `--levels` BTC levels
-$100 apart above the price. The fake exchange's price then climbs one level every ~3 s (and
-never comes back), so each (chat, level) alert is raised exactly once and is recognisable in
-the text Telegram receives. Meanwhile:
+Set-up: `--users` private Telegram chats and `--discord` Discord channels, each with an `above`
+rule at every one of `--levels` BTC levels $100 apart above the price. The fake exchange's price
+then climbs one level every ~3 s (and never comes back), so each (chat, level) alert is raised
+exactly once and is recognisable in the text the platform receives. Meanwhile:
 - kill -9 at a random moment during delivery (right after a send was answered, plus 0-0.6 s),
   `--kills` times, each followed by a restart on the same database;
 - upstream faults now and then: HTTP 503s, garbage bodies, replies held past the timeout, on
   the klines and mark-price endpoints;
 - the database locked by another process for 2-8 s every 15-30 s (past the busy timeout);
 - Telegram 429 storms (every 20-40 s, the next 20 sends answered 429 retry_after 2) and
-  permanent refusals (two chats answer "Bad Request: group is deactivated" to every send).
+  permanent refusals (two chats answer "Bad Request: group is deactivated" to every send);
+- Discord 429 storms (every 20-40 s, each channel's next 3 posts answered with Discord's recorded
+  user-limit 429, its wait shortened to 2 s);
+- the disk full (when the run may mount a tmpfs, i.e. as root: the database lives on a 64 MB
+  tmpfs, filled to the last byte for 3-8 s every 25-45 s).
 At the end one last process drains the outbox; then the figures are computed from the fake's
 record and the database:
 - raised: alerts in the outbox or the dead letters; expected: rules whose level the price passed;
@@ -31,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.store import Store  # noqa: E402
+from tests.fakes.corpus import load as load_record  # noqa: E402
+from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN  # noqa: E402
+from tests.fakes.discord_api import FakeDiscord  # noqa: E402
 from tests.fakes.exchange import KLINES, PREMIUM_INDEX  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 from tests.procs import BotProcess, WatchedExchange, write_config  # noqa: E402
@@ -55,6 +64,23 @@ BASE_LEVEL = 90_300
 STEP = 100
 REFUSING = "Bad Request: group is deactivated"
 STORM = 20  # sends answered 429 per storm
+DISCORD_STORM = 3  # posts answered 429 per channel per storm
+DISCORD_BASE = 990_000  # Discord channel ids: channel:990000, ...
+# Discord's documented user-limit 429 (tests/data/real/discord), its 64.57 s wait shortened
+DISCORD_429 = load_record("discord", "error_429_user_rate_limit_doc")
+DISCORD_429 = {
+    **DISCORD_429,
+    "headers": {**DISCORD_429["headers"], "Retry-After": "2", "X-RateLimit-Reset-After": "2"},
+    "body": {**DISCORD_429["body"], "retry_after": 2.0},
+}
+# discord.py connects to DiscordWebSocket.DEFAULT_GATEWAY, which no config reaches: the bot
+# processes of this run (only) get it pointed at the fake by this sitecustomize.
+SHIM = """import os
+if os.environ.get("LIQWATCH_BENCH_GATEWAY"):
+    import discord.gateway, yarl
+    url = yarl.URL(os.environ["LIQWATCH_BENCH_GATEWAY"])
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = url
+"""
 
 
 @dataclass
@@ -79,6 +105,33 @@ class RecordingTelegram(FakeTelegramAPI):
         return super()._answer(method, params, files, status, body)
 
 
+class RecordingDiscord(FakeDiscord):
+    """The fake Discord, also noting the wall time of every alert a channel post created."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Sent] = []
+        self.count_429 = 0
+
+    async def rest(self, request):  # type: ignore[override]
+        before = len(self.posted)
+        replays = len(self._replays)
+        response = await super().rest(request)
+        if len(self._replays) < replays and response.status == 429:
+            self.count_429 += 1
+        for post in self.posted[before:]:
+            if post["path"].startswith("/channels/"):
+                channel = int(post["path"].split("/")[2])
+                for level in {int(m.replace(",", "")) for m in LEVEL.findall(str(post["json"]))}:
+                    self.sent.append(Sent(time.time(), channel, level))
+        return response
+
+
+def chat_number(chat_id: str) -> int:
+    """Telegram's `700001` or Discord's `channel:990001` as one number."""
+    return int(chat_id.rpartition(":")[2])
+
+
 @dataclass
 class Run:
     kills: list[float] = field(default_factory=list)
@@ -86,14 +139,19 @@ class Run:
     faults: dict[str, int] = field(default_factory=dict)
 
 
-def seed(db: Path, users: int, levels: int) -> list[int]:
+def seed(db: Path, users: int, channels: int, levels: int) -> tuple[list[int], list[int]]:
     chats = [700_000 + n for n in range(users)]
+    discord = [DISCORD_BASE + n for n in range(channels)]
     with Store.open(db) as store:
         for chat in chats:
             key = store.upsert_chat("telegram", str(chat), kind="private", user_id=str(chat))
             for k in range(levels):
                 store.add_rule(key, str(chat), "BTC", "above", float(BASE_LEVEL + STEP * k))
-    return chats
+        for channel in discord:
+            key = store.upsert_chat("discord", f"channel:{channel}", kind="channel")
+            for k in range(levels):
+                store.add_rule(key, "4242", "BTC", "above", float(BASE_LEVEL + STEP * k))
+    return chats, discord
 
 
 async def climb(exchange: WatchedExchange, run: Run, levels: int, stop: asyncio.Event) -> None:
@@ -131,6 +189,92 @@ async def telegram_storms(telegram: RecordingTelegram, run: Run, stop: asyncio.E
         run.faults["429 storm"] = run.faults.get("429 storm", 0) + 1
 
 
+async def discord_storms(
+    discord: RecordingDiscord, channels: list[int], run: Run, stop: asyncio.Event
+) -> None:
+    rng = random.Random(19)
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(20, 40))
+        for channel in channels:
+            discord.replay_next(
+                "POST", f"/channels/{channel}/messages", DISCORD_429, count=DISCORD_STORM
+            )
+        run.faults["discord 429 storm"] = run.faults.get("discord 429 storm", 0) + 1
+
+
+def mount_small_disk(directory: Path) -> bool:
+    """A 64 MB tmpfs at `directory` (root only); False when it cannot be mounted."""
+    directory.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64M,mode=0700", "tmpfs", str(directory)],
+        capture_output=True,
+    )
+    return done.returncode == 0
+
+
+async def disk_full(directory: Path, run: Run, stop: asyncio.Event) -> None:
+    """Fill the database's disk to the last byte for 3-8 s now and then: every write fails with
+    SQLITE_FULL (a StoreError), and a message sent meanwhile must not be sent again."""
+    rng = random.Random(23)
+    filler = directory / "filler"
+
+    def fill() -> None:
+        with open(filler, "wb") as out:
+            chunk = b"\0" * (1 << 20)
+            try:
+                while True:
+                    out.write(chunk)
+                    out.flush()
+            except OSError:
+                pass
+            for size in (4096, 512, 1):  # the last blocks too
+                try:
+                    while True:
+                        out.write(b"\0" * size)
+                        out.flush()
+                except OSError:
+                    continue
+
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(25, 45))
+        await asyncio.to_thread(fill)
+        await asyncio.sleep(rng.uniform(3, 8))
+        filler.unlink()
+        run.faults["disk full"] = run.faults.get("disk full", 0) + 1
+
+
+@dataclass
+class World:
+    config: Path
+    tmp: Path
+    telegram: RecordingTelegram
+    discord: RecordingDiscord
+
+
+def start_bot(world: World, log_path: Path) -> BotProcess:
+    """`liqwatch run` with both tokens from the environment, as in production."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{world.tmp / 'shim'}{os.pathsep}{ROOT}",
+        "TELEGRAM_TOKEN": world.telegram.token,
+        "DISCORD_TOKEN": DISCORD_TOKEN,
+        "LIQWATCH_BENCH_GATEWAY": world.discord.gateway_url,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(world.config)],
+            cwd=world.tmp, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return BotProcess(process, log_path)
+
+
+def accepted(world: World) -> int:
+    return len(world.telegram.sent) + len(world.discord.sent)
+
+
 async def db_locks(db: Path, run: Run, stop: asyncio.Event) -> None:
     """Another process holds the database's write lock for 2-8 s now and then (longer than the
     store's 5 s busy timeout, at times): writes fail as StoreErrors, delivery backs off, and a
@@ -153,20 +297,19 @@ async def db_locks(db: Path, run: Run, stop: asyncio.Event) -> None:
 
 
 async def kill_loop(
-    bots: list[BotProcess], config: Path, telegram: RecordingTelegram, tmp: Path, run: Run,
-    kills: int, rng: random.Random,
-) -> None:  # fmt: skip
+    bots: list[BotProcess], world: World, run: Run, kills: int, rng: random.Random
+) -> None:
     for n in range(kills):
-        bot = BotProcess.start(config, telegram.token, tmp / f"bot{n}.log")
+        bot = start_bot(world, world.tmp / f"bot{n}.log")
         bots.append(bot)
-        seen = len(telegram.sent)
+        seen = accepted(world)
         deadline = time.monotonic() + 20
-        while len(telegram.sent) == seen and time.monotonic() < deadline and bot.running:
+        while accepted(world) == seen and time.monotonic() < deadline and bot.running:
             await asyncio.sleep(0.02)  # wait for delivery to be under way
         await asyncio.sleep(rng.uniform(0, 0.6))
         await asyncio.to_thread(bot.kill)
         run.kills.append(time.time())
-        print(f"  kill {n + 1}/{kills}: {len(telegram.sent)} alerts accepted so far", flush=True)
+        print(f"  kill {n + 1}/{kills}: {accepted(world)} alerts accepted so far", flush=True)
 
 
 def outbox_state(db: Path) -> tuple[list[dict], list[dict]]:
@@ -188,57 +331,77 @@ def levels_of(payload: str) -> set[int]:
     return {int(m.replace(",", "")) for m in LEVEL.findall(payload)}
 
 
-async def drain(config: Path, telegram: RecordingTelegram, db: Path, tmp: Path) -> BotProcess:
+async def drain(world: World, db: Path) -> BotProcess:
     """One last process, run until every alert of a reachable chat is sent and two ticks
     passed quietly (at most three minutes)."""
-    bot = BotProcess.start(config, telegram.token, tmp / "final.log")
+    bot = start_bot(world, world.tmp / "final.log")
     started = quiet_since = time.monotonic()
-    last = len(telegram.sent)
+    last = accepted(world)
     while time.monotonic() - started < 180:
         await asyncio.sleep(1)
-        if len(telegram.sent) != last:
-            quiet_since, last = time.monotonic(), len(telegram.sent)
+        if accepted(world) != last:
+            quiet_since, last = time.monotonic(), accepted(world)
         rows, _ = outbox_state(db)
         done = all(r["sent_at"] or not r["active"] for r in rows)
         if done and time.monotonic() - quiet_since > 12:
             break
     bot.process.terminate()
-    await asyncio.to_thread(bot.process.wait, 30)  # the loop serves the fake meanwhile
+    await asyncio.to_thread(bot.process.wait, 30)  # the loop serves the fakes meanwhile
     return bot
 
 
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="liqwatch-faults-"))
-    db = tmp / "liqwatch.db"
+    disk = tmp / "disk"
+    small_disk = mount_small_disk(disk)
+    db = disk / "liqwatch.db"
+    (tmp / "shim").mkdir()
+    (tmp / "shim" / "sitecustomize.py").write_text(SHIM)
     exchange = WatchedExchange().start()
     telegram = RecordingTelegram()
     await telegram.start()
-    chats = seed(db, args.users, args.levels)
+    discord = RecordingDiscord()
+    await discord.server.start_server()
+    chats, channels = seed(db, args.users, args.discord, args.levels)
     refusing = chats[:2]
     for chat in refusing:
         telegram.fail_next(
             "sendMessage", count=10**6, status=400, description=REFUSING, chat_id=chat
         )
     config = write_config(tmp, exchange, telegram.api_base_url, db)
+    with open(config, "a", encoding="utf-8") as out:
+        out.write(f'\n[discord]\napi_base_url = "{discord.api}"\n')
+    world = World(config, tmp, telegram, discord)
     run = Run()
     stop = asyncio.Event()
     started = time.time()
-    print(f"fault run in {tmp}: {args.users} chats x {args.levels} levels, {args.kills} kills")
+    print(
+        f"fault run in {tmp}: {args.users} Telegram chats + {args.discord} Discord channels"
+        f" x {args.levels} levels, {args.kills} kills;"
+        f" full disk {'on a 64 MB tmpfs' if small_disk else 'skipped (cannot mount a tmpfs)'}"
+    )
     background = [
         asyncio.create_task(climb(exchange, run, args.levels, stop)),
         asyncio.create_task(upstream_faults(exchange, run, stop)),
         asyncio.create_task(telegram_storms(telegram, run, stop)),
+        asyncio.create_task(discord_storms(discord, channels, run, stop)),
         asyncio.create_task(db_locks(db, run, stop)),
     ]
+    if small_disk:
+        background.append(asyncio.create_task(disk_full(disk, run, stop)))
     bots: list[BotProcess] = []
     try:
-        await kill_loop(bots, config, telegram, tmp, run, args.kills, rng)
+        await kill_loop(bots, world, run, args.kills, rng)
         await background[0]  # the climb reaches the top level
         stop.set()
+        for task in background[1:]:
+            task.cancel()
+        (disk / "filler").unlink(missing_ok=True)
         exchange._faults.clear()  # the world recovers (the refusing chats still refuse)
         telegram._faults = [f for f in telegram._faults if f.status == 400]
-        final = await drain(config, telegram, db, tmp)
+        discord._replays.clear()
+        final = await drain(world, db)
     finally:
         stop.set()
         for task in background:
@@ -247,11 +410,14 @@ async def main(args: argparse.Namespace) -> None:
             if bot.running:
                 await asyncio.to_thread(bot.kill)
         await telegram.stop()
+        await discord.server.close()
         exchange.stop()
-    report(args, run, telegram, db, chats, refusing, started, final)
+    report(args, run, world, db, chats + channels, refusing, started, final)
+    if small_disk:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
-def report(args, run, telegram, db, chats, refusing, started, final) -> None:
+def report(args, run, world, db, chats, refusing, started, final) -> None:
     rows, dead = outbox_state(db)
     top = max(p for _, p in run.price_max)
     expected = {(c, BASE_LEVEL + STEP * k) for c in chats for k in range(args.levels)
@@ -259,12 +425,13 @@ def report(args, run, telegram, db, chats, refusing, started, final) -> None:
     raised: dict[tuple[int, int], datetime] = {}
     for row in rows:
         for level in levels_of(row["payload"]):
-            raised[(int(row["chat_id"]), level)] = datetime.fromisoformat(row["created_at"])
+            raised[(chat_number(row["chat_id"]), level)] = datetime.fromisoformat(row["created_at"])
     for row in dead:
         for level in levels_of(row["payload"]):
-            raised.setdefault((int(row["chat_id"]), level), datetime.max)
+            raised.setdefault((chat_number(row["chat_id"]), level), datetime.max)
     copies: dict[tuple[int, int], list[Sent]] = {}
-    for sent in telegram.sent:
+    sends = sorted(world.telegram.sent + world.discord.sent, key=lambda sent: sent.at)
+    for sent in sends:
         copies.setdefault((sent.chat, sent.level), []).append(sent)
     delivered = set(copies)
     refused = {pair for pair in expected if pair[0] in refusing}
@@ -278,7 +445,7 @@ def report(args, run, telegram, db, chats, refusing, started, final) -> None:
         if kill is not None:
             in_window += 1
             per_kill[kill] = per_kill.get(kill, 0) + 1
-    false = [s for s in telegram.sent if s.level > max(p for t, p in run.price_max if t <= s.at)]
+    false = [s for s in sends if s.level > max(p for t, p in run.price_max if t <= s.at)]
     stalls = []
     for pair, sends in copies.items():
         created = raised.get(pair)
@@ -290,7 +457,9 @@ def report(args, run, telegram, db, chats, refusing, started, final) -> None:
     upstream = sum(v for k, v in run.faults.items() if k in ("5xx", "garbage", "slow"))
     print(f"upstream faults          {upstream:8d}"
           f"  ({', '.join(f'{k} {v}' for k, v in sorted(run.faults.items()))})")  # fmt: skip
-    print(f"telegram 429s answered   {telegram.count_429:8d}")
+    print(f"telegram 429s answered   {world.telegram.count_429:8d}")
+    print(f"discord 429s answered    {world.discord.count_429:8d}"
+          f"  (repeats Discord dropped by nonce: {world.discord.repeats_dropped})")  # fmt: skip
     print(f"alerts expected          {len(expected):8d}")
     print(f"alerts raised            {len(raised):8d}")
     print(f"delivered                {len(delivered):8d}")
@@ -311,6 +480,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--discord", type=int, default=6)
     parser.add_argument("--levels", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(main(parser.parse_args()))
