@@ -256,11 +256,11 @@ class TelegramHandlers:
         asked = "chart" if action == "refresh" and pressed.photo else action
         replies = await self._ask(self.service.press(caller, asked, args))
         if not slow:
-            # A refusal in a group or channel ("only its administrators can…") is for the
-            # presser alone: it is the press's answer, never a post the whole chat reads.
-            refused = chat.type != Chat.PRIVATE and [r.kind for r in replies] == ["error"]
-            await _answer(query, replies[0].text()[:ANSWER_LIMIT] if refused else None)
-            if refused:
+            # A refusal in a group or channel, and any short answer in a channel ("Snoozed"):
+            # the presser's business, shown to them alone, not posted for every member.
+            alone = _answer_alone(chat, replies)
+            await _answer(query, alone)
+            if alone is not None:
                 return
         thread = _thread(pressed)
         if replies and action in _EDIT_IN_PLACE and await self._edit(pressed, replies[0]):
@@ -376,6 +376,16 @@ def _sender_id(update: Update, chat: Chat) -> str | None:
         return str(chat.id) if message.sender_chat.id == chat.id else None
     user = update.effective_user
     return str(user.id) if user is not None else None
+
+
+def _answer_alone(chat: Chat, replies: list[Message]) -> str | None:
+    """The text to answer a press with instead of posting `replies`, or None to post them."""
+    if chat.type == Chat.PRIVATE or len(replies) != 1 or replies[0].image or replies[0].buttons:
+        return None
+    text = replies[0].text()
+    if replies[0].kind != "error" and (chat.type != Chat.CHANNEL or len(text) > ANSWER_LIMIT):
+        return None
+    return text[:ANSWER_LIMIT]
 
 
 async def _answer(query: CallbackQuery, text: str | None = None) -> None:
