@@ -18,9 +18,11 @@ import pytest
 
 from bot.telegram_adapter import TelegramSender, build_bot
 from bot.telegram_adapter.render import CallbackCodec
+from bot.telegram_adapter.sender import ChatPacer
 from core.kernel.errors import ChatMoved, ChatUnreachable, DeliveryRetryAfter, MessageRejected
 from core.types import ChatRef, Message
 from tests.fakes.corpus import load
+from tests.fakes.exchange import RecordingSleep
 from tests.telegram_helpers import (  # noqa: F401  (*_fixture: the bot/fake/launch fixtures)
     USER,
     fake_fixture,
@@ -188,7 +190,9 @@ ALERT = Message("BTC crossed $92,450", kind="alert")
 @pytest.fixture(name="sender")
 async def sender_fixture(fake):
     settings = {"token": fake.token, "api_base_url": fake.api_base_url}
-    sender = TelegramSender(build_bot(settings, max_retries=0), CallbackCodec())
+    # The per-chat pacer's second-long wait between two sends to one chat: not waited here.
+    pacer = ChatPacer(sleep=RecordingSleep())
+    sender = TelegramSender(build_bot(settings, max_retries=0), CallbackCodec(), pacer)
     await sender.bot.initialize()
     yield sender
     await sender.bot.shutdown()

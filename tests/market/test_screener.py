@@ -12,7 +12,7 @@ from core.market.screener import Screener, ScreenRow, rank, universe_from
 from core.market.snapshots import SnapshotCache
 from core.market.sources import make_source
 from core.market.sources.binance import BinanceClient
-from tests.fakes.exchange import FakeExchange
+from tests.fakes.exchange import FakeExchange, RecordingSleep
 from tests.fakes.exchange_universe import EXCHANGE_INFO, TICKER_24H
 
 REAL = "tests/data/real/binance"
@@ -85,7 +85,7 @@ async def test_a_failed_discovery_keeps_the_last_universe(market):
     cfg = market.config("estimate", estimator={"days": 2})
     clock = [datetime.now(UTC)]
     source = make_source(cfg)
-    client = BinanceClient.from_config(cfg)
+    client = BinanceClient.from_config(cfg, sleep=RecordingSleep())  # its backoffs: no waiting
     try:
         screener = Screener(SnapshotCache(source), client, size=2, clock=lambda: clock[0])
         assert await screener.universe() == ["BTC", "ETH"]
