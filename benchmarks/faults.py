@@ -219,27 +219,24 @@ async def disk_full(directory: Path, run: Run, stop: asyncio.Event) -> None:
     filler = directory / "filler"
 
     def fill() -> None:
-        with open(filler, "wb") as out:
-            chunk = b"\0" * (1 << 20)
-            try:
-                while True:
-                    out.write(chunk)
-                    out.flush()
-            except OSError:
-                pass
-            for size in (4096, 512, 1):  # the last blocks too
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (1 << 20, 4096, 512, 1):  # to the last byte
                 try:
-                    while True:
-                        out.write(b"\0" * size)
-                        out.flush()
-                except OSError:
+                    while os.write(fd, b"\0" * size):
+                        pass
+                except OSError:  # ENOSPC: the next, smaller size
                     continue
+        finally:
+            os.close(fd)
 
     while not stop.is_set():
         await asyncio.sleep(rng.uniform(25, 45))
-        await asyncio.to_thread(fill)
-        await asyncio.sleep(rng.uniform(3, 8))
-        filler.unlink()
+        try:
+            await asyncio.to_thread(fill)
+            await asyncio.sleep(rng.uniform(3, 8))
+        finally:
+            filler.unlink(missing_ok=True)
         run.faults["disk full"] = run.faults.get("disk full", 0) + 1
 
 
