@@ -167,6 +167,24 @@ async def cmd_discord_sync(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def demo_config() -> Config:
+    """`liqwatch demo`'s config: the bundled sample data with its price path, a new database."""
+    from core.market.sources.replay import SAMPLE_PATH
+
+    cfg = config_module.load(None, env={}, use_cwd=False)
+    demo_db = Path(tempfile.mkdtemp(prefix="liqwatch-demo-")) / "demo.db"
+    cfg.override(
+        {
+            ("sources.replay", "path"): str(SAMPLE_PATH),
+            ("data", "source"): "replay",
+            ("data", "cache_seconds"): 2.0,
+            ("store", "path"): str(demo_db),
+            ("feeds", "replay_path"): str(SAMPLE_PATH),  # sample prints, a cascade
+        }
+    )
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "doctor":  # it reports a broken config as a row of its table
@@ -175,19 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return doctor.main(args)
     try:
         if args.command == "demo":
-            from core.market.sources.replay import SAMPLE_PATH
-
-            cfg = config_module.load(None, env={}, use_cwd=False)
-            demo_db = Path(tempfile.mkdtemp(prefix="liqwatch-demo-")) / "demo.db"
-            cfg.override(
-                {
-                    ("sources.replay", "path"): str(SAMPLE_PATH),
-                    ("data", "source"): "replay",
-                    ("data", "cache_seconds"): 2.0,
-                    ("store", "path"): str(demo_db),
-                    ("feeds", "replay_path"): str(SAMPLE_PATH),  # sample prints, a cascade
-                }
-            )
+            cfg = demo_config()
         else:
             cfg = load_config(args)
         # In a terminal conversation the replies say what went wrong; log lines would only
