@@ -6,15 +6,16 @@ Guarantees, given that a message is written to the outbox in the same transactio
   comes back); a platform without a sender leaves its messages queued, and is not even fetched,
   so that however many of them wait, every other platform's chats still get theirs.
 - never twice, with one unavoidable window: the platform accepted the message, and the process
-  dies (kill -9, power cut) before `mark_sent` is committed a few microseconds later. After the
-  restart the message is still unsent in the outbox and goes out again. Chats are served side by
-  side, but the requests that reach a platform take turns (wire.py, `[delivery] in_flight`, 1 by
-  default), so a kill catches at most one such message per platform; Discord channel posts carry
-  the row's nonce and Discord drops the repeat itself. Telegram offers no such key.
-  Recording that fails (disk full, database locked) is NOT that window: the accepted id is kept
-  in memory and in `<db>.accepted` (journal.py, written only then), and only the record is
-  retried, never the send, in this process or the next after a kill; every pass stops and backs
-  off (1 s doubling to a minute) while the store fails, logged once per outage.
+  dies (kill -9, power cut) before the answer reaches the journal, microseconds after it arrives.
+  After the restart the message is still unsent in the outbox and goes out again. Chats are
+  served side by side, but the requests that reach a platform take turns (wire.py,
+  `[delivery] in_flight`, 1 by default), so a kill catches at most one such message per
+  platform; Discord channel posts carry the row's nonce and Discord drops the repeat itself.
+  Telegram offers no such key.
+  A record that fails or waits (disk full, database locked) is NOT that window: the accepted id
+  is in memory and in `<db>.accepted` (journal.py) before the record is tried, and only the
+  record is retried, never the send, in this process or the next after a kill; every pass stops
+  and backs off (1 s doubling to 5 s) while the store fails, logged once per outage.
   A multi-part message resumes at the part after the last one accepted, across restarts too
   (`parts_done` in the outbox, see parts.py).
 - never stuck: a message the platform refuses for good (MessageRejected: a non-429 4xx) or that
@@ -69,7 +70,9 @@ DEFAULT_CONCURRENT = 16
 DEFAULT_IN_FLIGHT = 1
 DEFAULT_MAX_ATTEMPTS = 8  # 5 s + 10 s + ... + 320 s: about ten minutes of retries, then dead
 STORE_BACKOFF_FIRST_SECONDS = 1.0
-STORE_BACKOFF_MAX_SECONDS = 60.0
+# A local write is cheap to try again, and delivery resumes within 5 s of the store's recovery
+# (a full disk freed, a lock released): the next tick, at the fastest tick there is.
+STORE_BACKOFF_MAX_SECONDS = 5.0
 _STORE_ERRORS = (StoreError, sqlite3.Error)
 
 DigestMaker = Callable[[int, list[Message]], Message]
@@ -236,6 +239,9 @@ class Deliverer:
                 release(chat_key)
         if not tally.store_failed:
             self._store_ok()
+        if self._journal_dirty and not self._accepted:  # every accepted message is recorded
+            self._journal.clear()
+            self._journal_dirty = False
         return tally.freeze(released)
 
     # ---- the store failing: record later, back off the whole pass -----------------------------
@@ -390,11 +396,12 @@ class Deliverer:
         # is remembered first, so the send is never repeated by this process.
         accepted_at = self._clock()
         self._accepted[item.id] = accepted_at
+        self._journal.add(item.id, accepted_at)  # first: a kill in a slow record repeats nothing
+        self._journal_dirty = True  # blanked at the next pass once recorded
         try:
             self._store.mark_sent(item.id, accepted_at)
         except _STORE_ERRORS:
-            self._journal.add(item.id, accepted_at)  # survives a kill during the outage
-            self._journal_dirty = True
+            self._journal.sync()  # the record failed: through a power cut too
             raise
         del self._accepted[item.id]
         tally.sent += 1

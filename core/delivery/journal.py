@@ -1,9 +1,12 @@
 """The accepted-but-unrecorded journal: `<db>.accepted`, one line per message a platform
-accepted while the store could not record it (locked, disk full).
+accepted, written the moment it is accepted, before the outbox records it.
 
-Written only when recording fails (the normal path never touches it), fsync'd, and replayed into
-the store by the next pass that can write, in this process or the next one after a kill: so a
-message sent during a store outage is not sent again after a restart. Cleared once replayed.
+The write goes to the page cache (no fsync: that is enough for a kill -9, the process dies, the
+kernel keeps the page); when recording then fails (database locked for seconds, disk full) it is
+fsync'd, for a power cut too. The next pass that can write replays it into the store, in this
+process or the next one after a kill, so a message the platform accepted is never sent again,
+however long the record took or failed; entries whose record succeeded are blanked at the next
+pass. What is left of the send-then-record window is the answer's way from the socket to here.
 
 A full disk is one of those outages, so the journal must not need the disk to have room: its
 space is reserved while there is some (`reserve()`, at start: RESERVED_BYTES of blanks), and
@@ -62,7 +65,8 @@ class AcceptedJournal:
                 continue  # a blank line, or a line cut by the kill: that message's window
         return found
 
-    def add(self, outbox_id: int, when: datetime) -> None:
+    def add(self, outbox_id: int, when: datetime, durable: bool = False) -> None:
+        """Note an accepted message; `durable`: fsync too (its record failed)."""
         if self.path is None:
             return
         line = f"{outbox_id} {when.isoformat()}\n".encode()
@@ -70,12 +74,26 @@ class AcceptedJournal:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:
                 os.pwrite(fd, line, self._end)  # into the reserve: no new block needed
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
             self._end += len(line)
         except OSError as error:  # past the reserve on a full disk: memory keeps it
             log.warning("could not journal sent message %s: %s", outbox_id, error)
+
+    def sync(self) -> None:
+        """fsync what was noted (a record failed: keep it through a power cut too)."""
+        if self.path is None or not os.path.exists(self.path):
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            log.warning("could not sync %s: %s", self.path, error)
 
     def clear(self) -> None:
         """Forget every entry (they are recorded now), keeping the reserved space."""
@@ -85,8 +103,7 @@ class AcceptedJournal:
             fd = os.open(self.path, os.O_WRONLY)
             try:
                 length = max(self._end, 0) or os.fstat(fd).st_size
-                os.pwrite(fd, _BLANK * length, 0)
-                os.fsync(fd)
+                os.pwrite(fd, _BLANK * length, 0)  # no fsync: a stale entry replays harmlessly
             finally:
                 os.close(fd)
             self._end = 0

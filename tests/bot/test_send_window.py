@@ -20,6 +20,7 @@ from bot.discord_adapter import DiscordSender
 from bot.telegram_adapter import TelegramSender, build_bot
 from bot.telegram_adapter.render import CallbackCodec
 from core.delivery.deliverer import Deliverer
+from core.delivery.journal import AcceptedJournal
 from core.store import Store
 from core.types import Message
 from tests.fakes.discord_api import TOKEN, FakeDiscord
@@ -94,9 +95,10 @@ async def test_a_discord_post_repeated_after_a_kill_creates_no_second_message(di
     queue_alerts(store, "discord", ["channel:9090"])
     first = Deliverer(store, {"discord": DiscordSender(client)})
     assert (await first.deliver_due()).sent == 1
-    # kill -9 right after Discord accepted: the outbox never recorded it (the window)
+    # kill -9 as Discord's answer arrived: neither the journal nor the outbox has it (the window)
     with sqlite3.connect(store.path) as db:
         db.execute("UPDATE outbox SET sent_at = NULL, parts_done = 0")
+    AcceptedJournal(store.path).clear()
 
     restarted = Deliverer(store, {"discord": DiscordSender(client)})  # a new process's
     assert (await restarted.deliver_due()).sent == 1
