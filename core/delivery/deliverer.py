@@ -183,9 +183,10 @@ class Deliverer:
         # Accepted by the platform, not yet recorded (the store failed): outbox id → when. Such a
         # message is never sent again by this process; only its record is retried.
         self._journal = AcceptedJournal(getattr(store, "path", None))
-        self._accepted: dict[int, datetime] = self._journal.load()  # from a killed process too
+        # ...and parts accepted whose `parts_done` is not written yet: outbox id → parts.
+        self._accepted, self._parts = self._journal.load()  # from a killed process too
         self._journal.reserve()  # its room, while the disk has some (see journal.py)
-        self._journal_dirty = bool(self._accepted)
+        self._journal_dirty = bool(self._accepted or self._parts)
         self._store_failures = 0  # consecutive passes that met a store error
         self._store_retry_at: datetime | None = None
         self._store_down_since: datetime | None = None
@@ -239,7 +240,7 @@ class Deliverer:
                 release(chat_key)
         if not tally.store_failed:
             self._store_ok()
-        if self._journal_dirty and not self._accepted:  # every accepted message is recorded
+        if self._journal_dirty and not self._accepted and not self._parts:  # all recorded
             self._journal.clear()
             self._journal_dirty = False
         return tally.freeze(released)
@@ -247,6 +248,9 @@ class Deliverer:
     # ---- the store failing: record later, back off the whole pass -----------------------------
 
     def _record_accepted(self) -> None:
+        for outbox_id, parts in list(self._parts.items()):
+            self._store.record_parts(outbox_id, parts)
+            del self._parts[outbox_id]
         if not self._accepted:
             if self._journal_dirty:
                 self._journal.clear()
@@ -325,7 +329,17 @@ class Deliverer:
                 log.exception("delivery to chat %s stopped", items[0].chat_key)
 
     def _save_parts(self, outbox_id: int) -> Callable[[int], None]:
-        return functools.partial(self._store.record_parts, outbox_id)
+        def save(parts: int) -> None:  # a part was accepted: journal first, then the outbox
+            self._journal.add(outbox_id, self._clock(), parts=parts)
+            self._journal_dirty = True
+            try:
+                self._store.record_parts(outbox_id, parts)
+            except _STORE_ERRORS:
+                self._parts[outbox_id] = max(parts, self._parts.get(outbox_id, 0))  # replayed
+                self._journal.sync()
+                raise
+
+        return save
 
     async def _deliver_one(self, item: OutboxItem, tally: _Tally, waiting: int) -> bool:
         """Send one message; True if the chat's next message may follow in this pass."""

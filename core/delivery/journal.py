@@ -6,7 +6,9 @@ kernel keeps the page); when recording then fails (database locked for seconds, 
 fsync'd, for a power cut too. The next pass that can write replays it into the store, in this
 process or the next one after a kill, so a message the platform accepted is never sent again,
 however long the record took or failed; entries whose record succeeded are blanked at the next
-pass. What is left of the send-then-record window is the answer's way from the socket to here.
+pass. Each accepted part is noted the same way before the outbox's `parts_done` is written, so
+a kill while that write waits resumes after the part, too. What is left of the send-then-record
+window is the answer's way from the socket to here.
 
 A full disk is one of those outages, so the journal must not need the disk to have room: its
 space is reserved while there is some (`reserve()`, at start: RESERVED_BYTES of blanks), and
@@ -50,26 +52,34 @@ class AcceptedJournal:
         except OSError as error:
             log.warning("could not reserve %s: %s", self.path, error)
 
-    def load(self) -> dict[int, datetime]:
+    def load(self) -> tuple[dict[int, datetime], dict[int, int]]:
+        """(accepted messages: id → when, accepted parts of messages not finished: id → count)."""
         if self.path is None or not os.path.exists(self.path):
-            return {}
-        found: dict[int, datetime] = {}
+            return {}, {}
+        sent: dict[int, datetime] = {}
+        parts: dict[int, int] = {}
         with open(self.path, "rb") as journal:
             content = journal.read()
         self._end = len(content.rstrip(_BLANK + b"\0"))
         for raw in content[: self._end].splitlines():
             try:
-                outbox_id, when = raw.decode("utf-8").split(maxsplit=1)
-                found[int(outbox_id)] = datetime.fromisoformat(when.strip())
+                outbox_id, when, *count = raw.decode("utf-8").split()
+                if count:
+                    parts[int(outbox_id)] = max(parts.get(int(outbox_id), 0), int(count[0]))
+                else:
+                    sent[int(outbox_id)] = datetime.fromisoformat(when)
             except ValueError:
                 continue  # a blank line, or a line cut by the kill: that message's window
-        return found
+        return sent, {k: v for k, v in parts.items() if k not in sent}
 
-    def add(self, outbox_id: int, when: datetime, durable: bool = False) -> None:
-        """Note an accepted message; `durable`: fsync too (its record failed)."""
+    def add(
+        self, outbox_id: int, when: datetime, durable: bool = False, parts: int | None = None
+    ) -> None:
+        """Note an accepted message (or its first `parts` parts); `durable`: fsync too."""
         if self.path is None:
             return
-        line = f"{outbox_id} {when.isoformat()}\n".encode()
+        count = "" if parts is None else f" {parts}"
+        line = f"{outbox_id} {when.isoformat()}{count}\n".encode()
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             try:

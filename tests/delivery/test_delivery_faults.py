@@ -215,7 +215,7 @@ async def test_a_kill_during_a_store_outage_does_not_send_the_accepted_messages_
     await Deliverer(store, {"telegram": again}, clock=clock).deliver_due()
     assert [t for _, t, _ in again.sent] == ["also sent"]  # the first one is not sent twice
     assert store.pending() == []
-    assert AcceptedJournal(str(path)).load() == {}  # replayed, then cleared
+    assert AcceptedJournal(str(path)).load() == ({}, {})  # replayed, then cleared
     store.close()
 
 
@@ -229,11 +229,11 @@ def test_the_journal_never_needs_new_disk_space_once_reserved(tmp_path):
         journal.add(outbox_id, T0)
     assert path.stat().st_size == 4096  # overwritten in place, not grown
     reopened = AcceptedJournal(str(tmp_path / "full.db"), reserved=4096)
-    assert sorted(reopened.load()) == list(range(50))  # a kill here replays all 50
+    assert sorted(reopened.load()[0]) == list(range(50))  # a kill here replays all 50
     reopened.add(99, T0)  # after the entries, not over them
-    assert 99 in AcceptedJournal(str(tmp_path / "full.db")).load()
+    assert 99 in AcceptedJournal(str(tmp_path / "full.db")).load()[0]
     reopened.clear()
-    assert path.stat().st_size == 4096 and AcceptedJournal(str(path)[:-9]).load() == {}
+    assert path.stat().st_size == 4096 and AcceptedJournal(str(path)[:-9]).load() == ({}, {})
 
 
 async def test_a_kill_while_the_record_waits_on_a_locked_store_sends_nothing_twice(tmp_path, clock):
@@ -248,7 +248,8 @@ async def test_a_kill_while_the_record_waits_on_a_locked_store_sends_nothing_twi
     def killed_while_waiting(*args, **kwargs):
         raise Killed  # kill -9 in the middle of the busy wait
 
-    store.mark_sent = killed_while_waiting  # type: ignore[method-assign]
+    # the first write after the send: the part's progress (then the record itself)
+    store.record_parts = killed_while_waiting  # type: ignore[method-assign]
     with pytest.raises(Killed):
         await Deliverer(store, {"telegram": platform}, clock=clock).deliver_due()
     store._db.conn.close()
@@ -258,4 +259,27 @@ async def test_a_kill_while_the_record_waits_on_a_locked_store_sends_nothing_twi
     again = Platform()
     await Deliverer(store, {"telegram": again}, clock=clock).deliver_due()
     assert again.sent == [] and store.pending() == []  # recorded from the journal, not resent
+    store.close()
+
+
+async def test_a_kill_while_a_parts_record_waits_resumes_after_that_part(tmp_path, clock):
+    path = tmp_path / "parts.db"
+    store = Store.open(path, clock=clock)
+    queue(store, "1", "a long summary")
+
+    def killed_while_waiting(*args, **kwargs):
+        raise Killed
+
+    store.record_parts = killed_while_waiting  # type: ignore[method-assign]
+    first = Platform(parts=3)
+    with pytest.raises(Killed):
+        await Deliverer(store, {"telegram": first}, clock=clock).deliver_due()
+    store._db.conn.close()
+    assert [part for _, _, part in first.sent] == [1]
+
+    store = Store.open(path, clock=clock)
+    again = Platform(parts=3)
+    await Deliverer(store, {"telegram": again}, clock=clock).deliver_due()
+    assert [part for _, _, part in again.sent] == [2, 3]  # part 1 not twice, none lost
+    assert store.pending() == []
     store.close()
