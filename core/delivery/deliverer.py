@@ -13,9 +13,9 @@ Guarantees, given that a message is written to the outbox in the same transactio
   platform; Discord channel posts carry the row's nonce and Discord drops the repeat itself.
   Telegram offers no such key.
   A record that fails or waits (disk full, database locked) is NOT that window: the accepted id
-  is in memory and in `<db>.accepted` (journal.py) before the record is tried, and only the
-  record is retried, never the send, in this process or the next after a kill; every pass stops
-  and backs off (1 s doubling to 5 s) while the store fails, logged once per outage.
+  is in memory and in `<db>.accepted` before the record is tried, and only the record is
+  retried, never the send, in this process or the next after a kill; every pass stops and backs
+  off (1 s doubling to 5 s) while the store fails, logged once per outage (records.py).
   A multi-part message resumes at the part after the last one accepted, across restarts too
   (`parts_done` in the outbox, see parts.py).
 - never stuck: a message the platform refuses for good (MessageRejected: a non-429 4xx) or that
@@ -34,14 +34,13 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.delivery.journal import AcceptedJournal
 from core.delivery.parts import PartProgress, resuming
 from core.delivery.ports import Sender
+from core.delivery.records import STORE_ERRORS, Records
 from core.delivery.wire import DeliveryWire, sending
 from core.kernel.clock import utcnow
 from core.kernel.config import ConfigPart
@@ -51,7 +50,6 @@ from core.kernel.errors import (
     DeliveryRetryAfter,
     MessageRejected,
     PlatformUnavailable,
-    StoreError,
 )
 from core.store import OutboxItem, Store
 from core.types import Message
@@ -69,11 +67,6 @@ BACKOFF_MAX_SECONDS = 600.0
 DEFAULT_CONCURRENT = 16
 DEFAULT_IN_FLIGHT = 1
 DEFAULT_MAX_ATTEMPTS = 8  # 5 s + 10 s + ... + 320 s: about ten minutes of retries, then dead
-STORE_BACKOFF_FIRST_SECONDS = 1.0
-# A local write is cheap to try again, and delivery resumes within 5 s of the store's recovery
-# (a full disk freed, a lock released): the next tick, at the fastest tick there is.
-STORE_BACKOFF_MAX_SECONDS = 5.0
-_STORE_ERRORS = (StoreError, sqlite3.Error)
 
 DigestMaker = Callable[[int, list[Message]], Message]
 
@@ -180,38 +173,29 @@ class Deliverer:
         self._busy_chats: set[int] = set()
         self.max_attempts = max(1, int(max_attempts))
         self.wire = DeliveryWire(in_flight)
-        # Accepted by the platform, not yet recorded (the store failed): outbox id → when. Such a
-        # message is never sent again by this process; only its record is retried.
-        self._journal = AcceptedJournal(getattr(store, "path", None))
-        # ...and parts accepted whose `parts_done` is not written yet: outbox id → parts.
-        self._accepted, self._parts = self._journal.load()  # from a killed process too
-        self._journal.reserve()  # its room, while the disk has some (see journal.py)
-        self._journal_dirty = bool(self._accepted or self._parts)
-        self._store_failures = 0  # consecutive passes that met a store error
-        self._store_retry_at: datetime | None = None
-        self._store_down_since: datetime | None = None
+        self._records = Records(store, self._clock)  # what was accepted, recorded come what may
 
     @property
     def unrecorded(self) -> int:
         """Messages the platform accepted whose record is still to be written."""
-        return len(self._accepted)
+        return self._records.unrecorded
 
     async def deliver_due(self, now: datetime | None = None) -> DeliveryStats:
         """One pass over what is due now: send, mark, reschedule. Never raises for a message;
         a store error ends the pass (returned as `store_failed`) and the next passes back off."""
         now = now or self._clock()
-        if self._store_retry_at is not None and now < self._store_retry_at:
+        if self._records.backing_off(now):
             return DeliveryStats(store_failed=True)
         try:
-            self._record_accepted()
+            self._records.replay()
             released = self._release_expired_mutes(now, self._digest) if self._digest else 0
             # Only platforms that can be sent to now: the mapping is live (adapters register
             # their senders at start); fetching unsendable messages would fill the batch.
             due = self._store.due_messages(now, self._batch_size, set(self._senders))
-        except _STORE_ERRORS as error:
-            self._store_fault(error)
+        except STORE_ERRORS as error:
+            self._records.fault(error)
             return DeliveryStats(store_failed=True)
-        self._store_retry_at = None  # it answers again; set anew if it fails during this pass
+        self._records.retry_at = None  # it answers again; set anew if it fails during this pass
         by_chat: dict[int, list[OutboxItem]] = {}
         for item in due:
             if item.chat_key not in self._busy_chats:
@@ -239,53 +223,9 @@ class Deliverer:
             for chat_key in list(claimed):  # a task cancelled before it ran
                 release(chat_key)
         if not tally.store_failed:
-            self._store_ok()
-        if self._journal_dirty and not self._accepted and not self._parts:  # all recorded
-            self._journal.clear()
-            self._journal_dirty = False
+            self._records.ok()
+        self._records.pass_done()
         return tally.freeze(released)
-
-    # ---- the store failing: record later, back off the whole pass -----------------------------
-
-    def _record_accepted(self) -> None:
-        for outbox_id, parts in list(self._parts.items()):
-            self._store.record_parts(outbox_id, parts)
-            del self._parts[outbox_id]
-        if not self._accepted:
-            if self._journal_dirty:
-                self._journal.clear()
-                self._journal_dirty = False
-            return
-        for outbox_id, when in list(self._accepted.items()):
-            self._store.mark_sent(outbox_id, when)
-            del self._accepted[outbox_id]
-        self._journal.clear()
-
-    def _store_fault(self, error: Exception) -> None:
-        self._store_failures += 1
-        wait = min(
-            STORE_BACKOFF_FIRST_SECONDS * 2 ** min(self._store_failures - 1, 10),
-            STORE_BACKOFF_MAX_SECONDS,
-        )
-        now = self._clock()
-        self._store_retry_at = now + timedelta(seconds=wait)
-        if self._store_down_since is None:
-            self._store_down_since = now
-            log.warning(
-                "the store failed during delivery (%s: %s); backing off, nothing is sent again",
-                type(error).__name__,
-                error,
-            )
-
-    def _store_ok(self) -> None:
-        if self._store_down_since is not None:
-            log.info(
-                "the store works again after %.0f s; delivery resumed",
-                (self._clock() - self._store_down_since).total_seconds(),
-            )
-        self._store_failures = 0
-        self._store_retry_at = None
-        self._store_down_since = None
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set. A failed pass (database locked...) is logged, not fatal."""
@@ -316,35 +256,21 @@ class Deliverer:
         async with self._slots:
             try:
                 for item in items:
-                    if tally.store_failed or self._store_retry_at is not None:
+                    if tally.store_failed or self._records.retry_at is not None:
                         break  # the store is failing (seen by any pass): wait for the backoff
                     if not await self._deliver_one(item, tally, waiting=len(items)):
                         break  # keep the chat's order: the rest waits behind this one
-            except _STORE_ERRORS as error:
+            except STORE_ERRORS as error:
                 # Recording an outcome failed: a message the platform accepted is remembered
                 # (never sent again); the others stay as they were and are retried.
                 tally.store_failed = True
-                self._store_fault(error)
+                self._records.fault(error)
             except Exception:
                 log.exception("delivery to chat %s stopped", items[0].chat_key)
 
-    def _save_parts(self, outbox_id: int) -> Callable[[int], None]:
-        def save(parts: int) -> None:  # a part was accepted: journal first, then the outbox
-            self._journal.add(outbox_id, self._clock(), parts=parts)
-            self._journal_dirty = True
-            try:
-                self._store.record_parts(outbox_id, parts)
-            except _STORE_ERRORS:
-                self._parts[outbox_id] = max(parts, self._parts.get(outbox_id, 0))  # replayed
-                self._journal.sync()
-                raise
-
-        return save
-
     async def _deliver_one(self, item: OutboxItem, tally: _Tally, waiting: int) -> bool:
         """Send one message; True if the chat's next message may follow in this pass."""
-        if item.id in self._accepted:  # sent already; only its record failed
-            self._store.mark_sent(item.id, self._accepted.pop(item.id))
+        if self._records.already_sent(item.id):  # only its record had failed: recorded now
             tally.sent += 1
             return True
         sender = self._senders.get(item.chat.platform)
@@ -354,7 +280,7 @@ class Deliverer:
         try:
             key = f"{item.id}-{int(item.created_at.timestamp()) % 100_000}"  # a nonce's worth
             with (
-                resuming(item.parts_done, self._save_parts(item.id)),
+                resuming(item.parts_done, self._records.part_saver(item.id)),
                 sending(item.chat.platform, key, self.wire),
             ):
                 await sender.send(item.chat, late_note(item, self._clock()))
@@ -405,19 +331,9 @@ class Deliverer:
                     reason,
                 )
             return False
-        # Recorded right after the platform accepted, with no await in between: this step is the
-        # whole "could be sent twice" window described at the top. Should the write fail, the id
-        # is remembered first, so the send is never repeated by this process.
-        accepted_at = self._clock()
-        self._accepted[item.id] = accepted_at
-        self._journal.add(item.id, accepted_at)  # first: a kill in a slow record repeats nothing
-        self._journal_dirty = True  # blanked at the next pass once recorded
-        try:
-            self._store.mark_sent(item.id, accepted_at)
-        except _STORE_ERRORS:
-            self._journal.sync()  # the record failed: through a power cut too
-            raise
-        del self._accepted[item.id]
+        # Noted and recorded right after the platform accepted, with no await in between: the
+        # whole "could be sent twice" window described at the top.
+        self._records.sent(item.id)
         tally.sent += 1
         return True
 
