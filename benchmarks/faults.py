@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import re
@@ -88,6 +89,11 @@ class Sent:
     at: float  # wall clock, when the fake answered 200
     chat: int
     level: int
+    message: int = 0  # which accepted message carried it (one alert message names every level
+    # its chat crossed in that tick: after an outage, many)
+
+
+MESSAGES = itertools.count(1)  # accepted messages, both platforms
 
 
 class RecordingTelegram(FakeTelegramAPI):
@@ -100,8 +106,9 @@ class RecordingTelegram(FakeTelegramAPI):
     def _answer(self, method, params, files, status, body):  # type: ignore[override]
         if method in ("sendMessage", "sendPhoto") and status == 200:
             text = str(params.get("text") or params.get("caption") or "")
+            at, serial = time.time(), next(MESSAGES)
             for level in {int(m.replace(",", "")) for m in LEVEL.findall(text)}:
-                self.sent.append(Sent(time.time(), int(params["chat_id"]), level))
+                self.sent.append(Sent(at, int(params["chat_id"]), level, serial))
         return super()._answer(method, params, files, status, body)
 
 
@@ -122,8 +129,9 @@ class RecordingDiscord(FakeDiscord):
         for post in self.posted[before:]:
             if post["path"].startswith("/channels/"):
                 channel = int(post["path"].split("/")[2])
+                at, serial = time.time(), next(MESSAGES)
                 for level in {int(m.replace(",", "")) for m in LEVEL.findall(str(post["json"]))}:
-                    self.sent.append(Sent(time.time(), channel, level))
+                    self.sent.append(Sent(at, channel, level, serial))
         return response
 
 
@@ -137,6 +145,10 @@ class Run:
     kills: list[float] = field(default_factory=list)
     price_max: list[tuple[float, float]] = field(default_factory=list)  # (wall time, max so far)
     faults: dict[str, int] = field(default_factory=dict)
+    store_down: list[tuple[float, float, str]] = field(default_factory=list)  # (from, to, what)
+
+    def store_fault_at(self, moment: float) -> str:
+        return next((what for a, b, what in self.store_down if a <= moment <= b), "")
 
 
 def seed(db: Path, users: int, channels: int, levels: int) -> tuple[list[int], list[int]]:
@@ -232,11 +244,13 @@ async def disk_full(directory: Path, run: Run, stop: asyncio.Event) -> None:
 
     while not stop.is_set():
         await asyncio.sleep(rng.uniform(25, 45))
+        began = time.time()
         try:
             await asyncio.to_thread(fill)
             await asyncio.sleep(rng.uniform(3, 8))
         finally:
             filler.unlink(missing_ok=True)
+            run.store_down.append((began, time.time(), "disk full"))
         run.faults["disk full"] = run.faults.get("disk full", 0) + 1
 
 
@@ -289,7 +303,9 @@ async def db_locks(db: Path, run: Run, stop: asyncio.Event) -> None:
 
     while not stop.is_set():
         await asyncio.sleep(rng.uniform(15, 30))
+        began = time.time()
         await asyncio.to_thread(hold, rng.uniform(2, 8))
+        run.store_down.append((began, time.time(), "db locked"))
         run.faults["db locked"] = run.faults.get("db locked", 0) + 1
 
 
@@ -434,14 +450,36 @@ def report(args, run, world, db, chats, refusing, started, final) -> None:
     refused = {pair for pair in expected if pair[0] in refusing}
     lost = sorted((expected - refused) - delivered)
     duplicated = {pair: sends for pair, sends in copies.items() if len(sends) > 1}
-    in_window = 0
+    # A duplicate message: an accepted message all of whose (chat, level) pairs an earlier one
+    # had delivered. Charged to the first kill after its first copy; "in the window" when that
+    # kill came within WINDOW s of the first copy (accepted, then killed before the record).
+    first_copy: dict[tuple[int, int], Sent] = {}
+    by_message: dict[int, list[Sent]] = {}
+    for sent in sends:
+        by_message.setdefault(sent.message, []).append(sent)
+    repeats: list[tuple[Sent, float | None]] = []
+    for serial in sorted(by_message):
+        carried = by_message[serial]
+        pairs = [(sent.chat, sent.level) for sent in carried]
+        if all(pair in first_copy for pair in pairs):
+            original = max(first_copy[pair].at for pair in pairs)
+            kill = next((k for k in run.kills if k >= original), None)
+            repeats.append((carried[0], kill if kill is not None and kill - original <= WINDOW
+                            else None))  # fmt: skip
+        for sent, pair in zip(carried, pairs, strict=True):
+            first_copy.setdefault(pair, sent)
+    in_window = sum(1 for _, kill in repeats if kill is not None)
     per_kill: dict[float, int] = {}
-    for sends in duplicated.values():
-        first = sends[0].at
-        kill = next((k for k in run.kills if 0 <= k - first <= WINDOW), None)
+    for _, kill in repeats:
         if kill is not None:
-            in_window += 1
             per_kill[kill] = per_kill.get(kill, 0) + 1
+    for sent, kill in repeats[:12]:
+        platform = "discord" if sent.chat >= DISCORD_BASE else "telegram"
+        lines = len(by_message[sent.message])
+        when = f"{kill - first_copy[(sent.chat, sent.level)].at:.2f} s before kill" if kill else "-"
+        fault = run.store_fault_at(kill) if kill else ""
+        print(f"  repeated: {platform} chat {sent.chat}, {lines} line(s), first copy {when}"
+              f"{', store: ' + fault if fault else ''}")  # fmt: skip
     false = [s for s in sends if s.level > max(p for t, p in run.price_max if t <= s.at)]
     stalls = []
     for pair, sends in copies.items():
@@ -462,9 +500,11 @@ def report(args, run, world, db, chats, refusing, started, final) -> None:
     print(f"delivered                {len(delivered):8d}")
     print(f"refused for good         {len(refused):8d}  (2 chats answering '{REFUSING}')")
     print(f"lost                     {len(lost):8d}  {lost[:5] if lost else ''}")
-    print(f"duplicated               {len(duplicated):8d}  ({in_window} in the send-then-record"
+    print(f"duplicated messages      {len(repeats):8d}  ({in_window} in the send-then-record"
           f" window; most for one kill: {max(per_kill.values(), default=0)},"
           f" kills with any: {len(per_kill)})")  # fmt: skip
+    print(f"  (alert lines repeated  {len(duplicated):8d}: one message names every level its"
+          " chat crossed in that tick)")  # fmt: skip
     print(f"false alerts             {len(false):8d}")
     print(f"longest stall            {max(stalls, default=0):8.1f} s  (raised → accepted, "
           "restarts included)")  # fmt: skip
