@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 import pytest
 from hypothesis import settings
@@ -28,6 +29,30 @@ def _loopback_only(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     for var in ("COINGLASS_API_KEY", "TELEGRAM_TOKEN", "DISCORD_TOKEN"):
         monkeypatch.delenv(var, raising=False)
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "", None}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _no_real_hosts(monkeypatch, request):
+    """A name lookup of any host but loopback fails at once, and fails the test that made it:
+    every client in a test must be pointed at a fake (the bot's processes get the same rule
+    from tests/procs.py's configs)."""
+    asked: list[str] = []
+
+    def loopback_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK:
+            asked.append(str(name))
+            raise socket.gaierror(socket.EAI_NONAME, f"tests reach no real host ({name})")
+        return _real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    yield
+    if asked:
+        pytest.fail(f"the test tried to reach real hosts: {sorted(set(asked))}")
 
 
 @pytest.fixture(autouse=True)

@@ -81,7 +81,11 @@ def _is_tick_of(request: RecordedRequest, coin: str) -> bool:
 
 
 def write_config(
-    directory: Path, exchange: FakeExchange, telegram_api_base_url: str, db_path: Path
+    directory: Path,
+    exchange: FakeExchange,
+    telegram_api_base_url: str,
+    db_path: Path,
+    feeds: str | None = None,
 ) -> Path:
     """A TOML config for `liqwatch run`: estimate source on the fake exchange, fastest alert ticks.
 
@@ -89,7 +93,8 @@ def write_config(
     is wide (1 %) so that a rule re-arms only when a test moves the price back on purpose: the
     alert engine re-arms on the low of the 1-minute candle that also holds the prices from before
     the alert, and the fake's random walk may dip 0.3 % within a minute. The Telegram token comes
-    from the environment, as in production.
+    from the environment, as in production. The live liquidation feeds are off (their default
+    venues are real hosts) unless `feeds` gives the `[feeds]` section's lines, pointed at fakes.
     """
     path = directory / "liqwatch.toml"
     path.write_text(
@@ -115,6 +120,9 @@ rearm_margin_pct = 1.0
 
 [telegram]
 api_base_url = "{telegram_api_base_url}"
+
+[feeds]
+{feeds if feeds is not None else "enabled = false"}
 
 [log]
 level = "INFO"

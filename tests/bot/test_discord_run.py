@@ -50,6 +50,7 @@ def run_config(tmp_path, fake_discord):
             f'[sources.replay]\npath = "{replay}"\n'
             f'[store]\npath = "{tmp_path / "liqwatch.db"}"\n'
             f'[discord]\napi_base_url = "{fake_discord.api}"\n'
+            "[feeds]\nenabled = false\n"  # their venues are real hosts
         )
         return config_module.load(path, env={"DISCORD_TOKEN": token})
 

@@ -62,9 +62,14 @@ async def ask(telegram: FakeTelegramAPI, chat: int, user: int, text: str) -> str
 async def test_a_cascade_alerts_once_and_a_group_feed_gets_batches(
     tmp_path, market, telegram, bybit
 ):
-    config = write_config(tmp_path, market, telegram.api_base_url, tmp_path / "liqwatch.db")
+    config = write_config(
+        tmp_path,
+        market,
+        telegram.api_base_url,
+        tmp_path / "liqwatch.db",
+        feeds='venues = ["bybit"]\nbatch_seconds = 3',
+    )
     with config.open("a", encoding="utf-8") as out:
-        out.write('\n[feeds]\nvenues = ["bybit"]\nbatch_seconds = 3\n')
         out.write(f'\n[sources.bybit]\nws_url = "{bybit.url}"\n')
     bot = BotProcess.start(config, telegram.token, tmp_path / "bot.log", TEST_TICK_SECONDS)
     try:
