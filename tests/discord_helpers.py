@@ -113,6 +113,9 @@ class StandInService:
     def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
         return False  # the stand-in has no chat-owned alerts
 
+    def command_needs_chat_rights(self, caller: Caller, text: str) -> bool:
+        return False
+
     def known_symbols(self, prefix: str = "") -> list[str]:
         # Deliberately more than 25 and uncapped: the adapter must hold Discord's limit itself.
         return [s for s in KNOWN if s.startswith(prefix)]

@@ -2,20 +2,18 @@
 
 Rights: `can_manage_chat` is True in private chats and for a channel's own posts (its posters are
 its admins); in groups it is asked from getChatMember (administrator/creator) only for chat-wide
-commands, and for a button press on an alert the chat owns (the service says which), cached
-briefly. `is_bot_admin` comes from `[telegram] admins`. The service refuses
+commands, and for a button press or a /delalert on an alert the chat owns (the service says
+which), cached briefly (reading.py). `is_bot_admin` comes from `[telegram] admins`. The service refuses
 what a caller may not do, so a non-admin's /summary is refused there, with the service's words.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-import re
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from telegram import CallbackQuery, Chat, InputMediaPhoto, Update
 from telegram import Message as TgMessage
@@ -45,6 +43,7 @@ from core.render.report import INTERNAL_ERROR
 from core.types import Caller, Message
 
 from ..ratelimit import CommandRateLimit
+from .reading import ChatAdminCache, chat_kind, command_name, command_text, ours, sender_id
 from .render import keyboard, plan_parts
 from .sender import PLATFORM, TelegramSender
 
@@ -55,71 +54,10 @@ NOT_ALLOWED = "Sorry, this bot is private and not available in this chat."
 EXPIRED = "This button has expired. Please run the command again."
 FAILED = INTERNAL_ERROR
 
-_COMMAND = re.compile(r"^(/[^\s@]*)(?:@(\S*))?(.*)$", re.DOTALL)
 _EDIT_IN_PLACE = {"refresh"}  # other actions answer with a new message below the pressed one
 _REPORTS = {"refresh", "chart"}  # slow to answer: the press is acknowledged before the work
 ANSWER_LIMIT = 200  # answerCallbackQuery text: 0-200 characters (Bot API)
-_MANAGERS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-
-
-def command_text(text: str, bot_username: str) -> str | None:
-    """`/liq@LiqBot BTC` → `/liq BTC`; None when the command is addressed to another bot."""
-    stripped = text.strip()
-    match = _COMMAND.match(stripped)
-    if not match:
-        return stripped
-    name, target, rest = match.groups()
-    if target and target.lower() != bot_username.lower():
-        return None
-    return name + rest
-
-
-def command_name(text: str) -> str:
-    """`/Start@bot x` → `help` (aliases resolved), `` for plain text."""
-    if not text.startswith("/"):
-        return ""
-    name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
-    return ALIASES.get(name, name)
-
-
-class ChatAdminCache:
-    """getChatMember answers, kept `ttl` seconds: rights change rarely, floods are cheap.
-
-    Concurrent asks for the same (chat, user) share one request.
-    """
-
-    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.ttl = ttl
-        self._clock = clock
-        self._answers: dict[tuple[int, int], tuple[float, asyncio.Future[bool]]] = {}
-
-    async def is_chat_admin(self, bot: Any, chat_id: int, user_id: int) -> bool:
-        now = self._clock()
-        key = (chat_id, user_id)
-        cached = self._answers.get(key)
-        if cached and cached[0] > now:
-            return await asyncio.shield(cached[1])
-        if len(self._answers) > 10_000:
-            self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
-        pending = asyncio.ensure_future(self._ask(bot, chat_id, user_id))
-        self._answers[key] = (now + self.ttl, pending)
-        return await asyncio.shield(pending)
-
-    async def _ask(self, bot: Any, chat_id: int, user_id: int) -> bool:
-        try:
-            member = await bot.get_chat_member(chat_id, user_id)
-        except TelegramError as error:  # unknown: deny now, ask again next time
-            log.warning("getChatMember failed for chat %s: %s", chat_id, error)
-            self._answers.pop((chat_id, user_id), None)
-            return False
-        return member.status in _MANAGERS
-
-
-def chat_kind(chat: Chat) -> Literal["private", "group", "channel"]:
-    if chat.type == Chat.PRIVATE:
-        return "private"
-    return "channel" if chat.type == Chat.CHANNEL else "group"
 
 
 class TelegramHandlers:
@@ -200,9 +138,9 @@ class TelegramHandlers:
         text = command_text(message.text, context.bot.username or "")
         if text is None or (chat.type != Chat.PRIVATE and not text.startswith("/")):
             return  # another bot's command, or group chatter
-        if chat.type != Chat.PRIVATE and not _ours(text, message.text):
+        if chat.type != Chat.PRIVATE and not ours(text, message.text):
             return  # /ban, /rules: some other bot's command in a shared group, not addressed to us
-        user_id = _sender_id(update, chat)
+        user_id = sender_id(update, chat)
         if user_id is None:
             return
         thread = _thread(message)
@@ -221,6 +159,8 @@ class TelegramHandlers:
         spec = BY_NAME.get(command_name(text))
         chat_wide = spec is not None and spec.chat_wide
         caller = await self.caller_for(context.bot, chat, user_id, message, chat_wide)
+        if not chat_wide and self.service.command_needs_chat_rights(caller, text):
+            caller = await self.caller_for(context.bot, chat, user_id, message, True)
         for reply in await self._ask(self.service.handle(caller, text)):
             await self._send(chat.id, reply, thread)
 
@@ -356,26 +296,6 @@ class TelegramHandlers:
             # "not modified": the same content is already on screen; else the message is gone.
             return "not modified" in error.message.lower()
         return True
-
-
-def _ours(text: str, typed: str) -> bool:
-    """In a group or channel: a command liqwatch knows, or one addressed to it (`/foo@thisbot`,
-    which gets the helpful "unknown command" answer). `typed` is the text as sent."""
-    if command_name(text) in BY_NAME:
-        return True
-    match = _COMMAND.match(typed.strip())
-    return bool(match and match.group(2))  # command_text kept it: the @target is this bot
-
-
-def _sender_id(update: Update, chat: Chat) -> str | None:
-    """Who acts: the user; for a channel post or an anonymous group admin, the chat itself."""
-    message = update.effective_message
-    if chat.type == Chat.CHANNEL:
-        return str(chat.id)
-    if message is not None and message.sender_chat is not None:
-        return str(chat.id) if message.sender_chat.id == chat.id else None
-    user = update.effective_user
-    return str(user.id) if user is not None else None
 
 
 def _answer_alone(chat: Chat, replies: list[Message]) -> str | None:

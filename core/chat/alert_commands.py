@@ -58,18 +58,15 @@ class AlertCommands(CommandGroup):
     async def alerts(self, caller: Caller) -> Message:
         key = self.ctx.chat_key(caller)
         rules = self.ctx.store.rules_for(key, caller.user_id)
-        if not rules:
+        chats = self._chat_rules(key, caller)  # the chat's own, in a group or channel
+        if not rules and not chats:
             return reply("No alerts", "Set one with /alert BTC breakout or /watch BTC.")
         now = self.ctx.clock()
-        lines = []
-        for rule in rules:
-            line = f"#{rule.id} {describe_rule(rule)}"
-            if rule.paused:
-                line += " (paused)"
-            elif rule.snoozed_until and rule.snoozed_until > now:
-                line += f" (snoozed until {rule.snoozed_until:%Y-%m-%d %H:%M} UTC)"
-            lines.append(line)
-        if any(r.snoozed_until and r.snoozed_until > now for r in rules):
+        lines = [_listed(rule, now) for rule in rules]
+        if chats:
+            lines.append("This chat's alerts (its administrators can delete them):")
+            lines.extend(_listed(rule, now) for rule in chats)
+        if any(r.snoozed_until and r.snoozed_until > now for r in rules + chats):
             lines.append("/unmute turns snoozed alerts back on.")
         muted = self.ctx.store.muted_until(key)
         if muted and muted > now:
@@ -80,9 +77,15 @@ class AlertCommands(CommandGroup):
     @tells_if_resumed
     async def delete_alert(self, caller: Caller, rule_id: int) -> Message:
         key = self.ctx.chat_key(caller)
-        if not self.ctx.store.delete_rule(key, caller.user_id, int(rule_id)):
+        if self.ctx.store.delete_rule(key, caller.user_id, int(rule_id)):
+            return reply("Alert deleted", f"#{int(rule_id)} is gone.")
+        rule = self._rule_in_chat(key, int(rule_id))
+        if rule is None or not _chat_owned(caller, rule):
             raise UsageError(f"You have no alert #{int(rule_id)}. See /alerts.")
-        return reply("Alert deleted", f"#{int(rule_id)} is gone.")
+        if not _manages(caller):
+            raise LiqwatchError(CHAT_RULES_ADMINS_ONLY.format(what="delete"))
+        self.ctx.store.delete_rule(key, caller.chat_id, rule.id)
+        return reply("Alert deleted", f"#{rule.id} (the chat's own) is gone.")
 
     @tells_if_resumed
     async def snooze(self, caller: Caller, rule_id: int, hours: float = 1) -> Message:
@@ -138,7 +141,7 @@ class AlertCommands(CommandGroup):
         chat = self.ctx.store.find_chat(caller.platform, caller.chat_id, caller.thread_id)
         if chat is None:
             return False
-        if action == "snooze":
+        if action in ("snooze", "delalert"):
             try:
                 rule = self._rule_in_chat(chat["key"], int(arg))
             except ValueError:
@@ -153,14 +156,25 @@ class AlertCommands(CommandGroup):
             return None
         return rule if rule.chat_key == chat_key else None
 
-    def _chat_rules(self, chat_key: int, caller: Caller, sym: str) -> list[Rule]:
-        """The chat's own rules on `sym` (none in a private chat: there the chat is the user)."""
+    def _chat_rules(self, chat_key: int, caller: Caller, sym: str | None = None) -> list[Rule]:
+        """The chat's own rules (on `sym`); none in a private chat: there the chat is the user."""
         if caller.user_id == caller.chat_id:
             return []
-        return [r for r in self.ctx.store.rules_for(chat_key, caller.chat_id) if r.symbol == sym]
+        rules = self.ctx.store.rules_for(chat_key, caller.chat_id)
+        return [r for r in rules if sym is None or r.symbol == sym]
 
 
-_ON_RULES = {"snooze", "mute_symbol"}  # the buttons that act on rules (core/chat/dispatch.py)
+# The buttons that act on rules (core/chat/dispatch.py), and /delalert typed with a rule id.
+_ON_RULES = {"snooze", "mute_symbol", "delalert"}
+
+
+def _listed(rule: Rule, now) -> str:
+    line = f"#{rule.id} {describe_rule(rule)}"
+    if rule.paused:
+        return line + " (paused)"
+    if rule.snoozed_until and rule.snoozed_until > now:
+        return line + f" (snoozed until {rule.snoozed_until:%Y-%m-%d %H:%M} UTC)"
+    return line
 
 
 def _chat_owned(caller: Caller, rule: Rule) -> bool:

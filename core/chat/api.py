@@ -81,6 +81,10 @@ class ChatService(Protocol):
         the presser administers the chat, then `press` with the answer."""
         ...
 
+    def command_needs_chat_rights(self, caller: Caller, text: str) -> bool:
+        """The same for a typed line (`/delalert 7` of an alert the chat owns)."""
+        ...
+
     async def run(self, caller: Caller, name: str, **options: Any) -> list[Message]:
         """A typed call from a platform's own forms: `run(caller, "liq", symbol="BTC",
         window=None, chart=True)`; the options are those of core.chat.dispatch.COMMAND_TABLE."""

@@ -220,6 +220,17 @@ class Dispatcher:
         the presser's admin rights must be known before `press`."""
         return self.service.alerts.press_needs_chat_rights(caller, action, args[0] if args else "")
 
+    def command_needs_chat_rights(self, caller: Caller, text: str) -> bool:
+        """Whether this typed line concerns the chat's own alerts (`/delalert` of one), so the
+        caller's admin rights must be known before `handle`. Reads only."""
+        try:
+            line = parsing.parse_line(text)
+        except UsageError:
+            return False
+        if line is None or line.name != "delalert" or not line.args:
+            return False
+        return self.service.alerts.press_needs_chat_rights(caller, "delalert", line.args[0])
+
     def help(self) -> Message:
         return self.service.help()
 

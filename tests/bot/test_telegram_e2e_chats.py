@@ -124,6 +124,24 @@ async def test_a_members_own_alert_in_a_group_works_without_asking_telegram(worl
     assert world.fake.calls_to("getChatMember") == []
 
 
+async def test_a_real_admin_lists_and_deletes_the_chats_own_alert_a_member_cannot(world):
+    """The alert's footer says "/delalert N": an admin typing it (as themselves, not anonymous)
+    can; a member is refused; both see the chat's alerts in /alerts."""
+    world.fake.member_status[(GROUP, ADMIN)] = "administrator"
+    level = round(world.exchange.price("BTC") * 1.02)
+    assert "Alert set" in await by_the_chat(world, GROUP, f"/alert BTC above {level}")
+    (rule,) = world.app.store.active_rules()
+    listing = await ask(world, "/alerts", GROUP, USER)
+    assert f"#{rule.id}" in listing and "This chat's alerts" in listing
+
+    refusal = await ask(world, f"/delalert {rule.id}", GROUP, USER)
+    assert "administrators" in refusal and world.app.store.active_rules() == [rule]
+    assert "Alert deleted" in await ask(world, f"/delalert {rule.id}", GROUP, ADMIN)
+    assert world.app.store.active_rules() == []
+    asked = {c.params["user_id"] for c in world.fake.calls_to("getChatMember")}
+    assert asked == {USER, ADMIN}  # asked only for /delalert of the chat's alert
+
+
 # ---- a group upgraded to a supergroup ----------------------------------------------------------
 
 

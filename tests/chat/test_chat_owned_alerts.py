@@ -60,3 +60,31 @@ async def test_nobody_snoozes_another_members_alert_not_even_an_admin(make_app):
         (answer,) = await app.service.press(caller, "snooze", (str(rule.id),))
         assert answer.kind == "error" and "someone else's" in answer.text()
     assert app.store.rule(rule.id).snoozed_until is None
+
+
+async def test_alerts_lists_the_chats_own_alerts_beside_the_callers(make_app):
+    app, _, _ = make_app()
+    owned = await rules(app, (THE_CHAT, "/alert BTC above 60000"), (MEMBER, "/alert ETH near 1"))
+    (listing,) = await app.service.handle(MEMBER, "/alerts")
+    text = listing.text()
+    assert f"#{owned[MEMBER.user_id].id}" in text and f"#{owned[GROUP].id}" in text
+    assert "This chat's alerts" in text and "administrators" in text  # who may remove
+
+
+async def test_an_admin_deletes_the_chats_own_alert_a_member_cannot(make_app):
+    app, _, _ = make_app()
+    owned = await rules(app, (THE_CHAT, "/alert BTC above 60000"))
+    chat_rule = owned[GROUP]
+    needs = app.service.command_needs_chat_rights
+    assert needs(MEMBER, f"/delalert {chat_rule.id}") is True
+    assert needs(MEMBER, "/delalert 999") is False and needs(MEMBER, "/alerts") is False
+    assert needs(ADMIN, f"/delalert {chat_rule.id}") is False  # rights already known
+
+    (refused,) = await app.service.handle(MEMBER, f"/delalert {chat_rule.id}")
+    assert refused.kind == "error" and "administrators" in refused.text()
+    assert app.store.rule(chat_rule.id)  # still there
+
+    (done,) = await app.service.handle(ADMIN, f"/delalert {chat_rule.id}")
+    assert "Alert deleted" in done.text()
+    key = app.store.find_chat("telegram", GROUP)["key"]
+    assert app.store.rules_for(key, GROUP) == []

@@ -98,6 +98,9 @@ class StandInService:
     def press_needs_chat_rights(self, caller: Caller, action: str, args: tuple[str, ...]) -> bool:
         return False  # the stand-in has no chat-owned alerts
 
+    def command_needs_chat_rights(self, caller: Caller, text: str) -> bool:
+        return False
+
     def known_symbols(self, prefix: str = "") -> list[str]:
         return [s for s in ("BTC", "ETH", "SOL") if s.startswith(prefix)]
 
