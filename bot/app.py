@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from core.delivery.scheduler import Jobs
 from core.delivery.summaries import parse_schedule
 from core.kernel.clock import utcnow
 from core.kernel.config import Config
-from core.kernel.errors import ConfigError, UsageError
+from core.kernel.errors import ConfigError, StoreUnavailable, UsageError
 from core.market.context import ContextReader
 from core.market.reader import MarketReader
 from core.market.screener import Screener
@@ -73,15 +74,45 @@ class App:
 
 
 def build(
-    config: Config, clock: Callable[[], datetime] = utcnow, source: Source | None = None
+    config: Config,
+    clock: Callable[[], datetime] = utcnow,
+    source: Source | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> App:
-    """Everything but the chat adapters, which the caller attaches (`app.add_sender`)."""
+    """Everything but the chat adapters, which the caller attaches (`app.add_sender`).
+
+    The start writes to the store (schema, configured wallets and summaries): a database locked
+    by another process (a backup) or on a full disk is tried again, 1 s doubling to 15 s, for
+    `[store] open_wait_seconds` (logged once), so a restart during such a moment does not die."""
     source = source or make_source(config, clock=clock)
+    wait, waited, pause = config.get("store", "open_wait_seconds"), 0.0, 1.0
+    while True:
+        try:
+            return _build(config, clock, source)
+        except StoreUnavailable as error:
+            if waited >= wait:
+                raise
+            if not waited:
+                log.warning("%s Waiting for it (at most %.0f s).", error, wait)
+            step = min(pause, wait - waited)
+            sleep(step)
+            waited, pause = waited + step, min(pause * 2, 15.0)
+
+
+def _build(config: Config, clock: Callable[[], datetime], source: Source) -> App:
     snapshots = SnapshotCache(source, ttl_seconds=config.get("data", "cache_seconds"), clock=clock)
     market = MarketReader(snapshots, render_chart, window_pct=config.get("data", "window_pct"))
     store = Store.open(
         config.get("store", "path"), clock=clock, rule_kinds=KIND_NAMES, exclusive=True
     )
+    try:
+        return _assemble(config, clock, source, snapshots, market, store)
+    except BaseException:
+        store.close()  # and its process lock: a retry, or the next process, opens it again
+        raise
+
+
+def _assemble(config: Config, clock, source: Source, snapshots, market, store: Store) -> App:
     store.set_map_history(**config.section("history"))
     snapshots.on_fresh = store.record_map  # every refreshed map joins the history (heatmap)
     settings = ServiceSettings.from_config(config)

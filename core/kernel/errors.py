@@ -43,6 +43,11 @@ class StoreError(LiqwatchError):
     """The database cannot be opened or used (not a liqwatch database, newer schema, bad value)."""
 
 
+class StoreUnavailable(StoreError):
+    """The database is there but cannot be written for now: locked by another process past the
+    busy timeout, or its disk full. Worth trying again; the others (StoreError) are not."""
+
+
 # ---- delivery: raised by a platform Sender --------------------------------------------------
 
 

@@ -56,4 +56,6 @@ class Store(WalletStore, OutboxStore, MapHistoryStore, LiquidationStore):
         self.close()
 
 
-CONFIG = ConfigPart({"store": {"path": "liqwatch.db"}})
+# open_wait_seconds: at start, a database locked by another process or on a full disk is waited
+# for this long (bot/app.py's build) before `run` gives up with one line.
+CONFIG = ConfigPart({"store": {"path": "liqwatch.db", "open_wait_seconds": 120.0}})

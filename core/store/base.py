@@ -24,7 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.kernel.clock import utcnow
-from core.kernel.errors import StoreError
+from core.kernel.errors import StoreError, StoreUnavailable
 from core.store.schema import LATEST_VERSION, MIGRATIONS
 
 Clock = Callable[[], datetime]
@@ -37,13 +37,15 @@ def store_error(exc: sqlite3.Error, name: str) -> StoreError:
     text = str(exc)
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
-        what = (
+        return StoreUnavailable(
             f"The database {name} stayed locked by another process for over "
             f"{BUSY_TIMEOUT_MS // 1000} s ({text}); try again, or stop the other process."
         )
-    elif "full" in lowered:
-        what = f"The disk holding the database {name} is full ({text}); free some space."
-    elif "readonly" in lowered or "read-only" in lowered:
+    if "full" in lowered:
+        return StoreUnavailable(
+            f"The disk holding the database {name} is full ({text}); free some space."
+        )
+    if "readonly" in lowered or "read-only" in lowered:
         what = f"The database {name} is read-only ({text}); check its permissions."
     else:
         what = f"The database {name} failed: {text}."

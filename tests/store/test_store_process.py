@@ -4,6 +4,7 @@ files are the owner's only."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import stat
@@ -13,7 +14,7 @@ import threading
 
 import pytest
 
-from core.kernel.errors import StoreError
+from core.kernel.errors import StoreError, StoreUnavailable
 from core.store import Store
 from core.store.base import BUSY_TIMEOUT_MS
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -152,3 +153,43 @@ def test_an_older_database_keeps_no_webhook_token_after_the_upgrade(tmp_path):
     for suffix in ("", "-wal"):
         if os.path.exists(f"{path}{suffix}"):
             assert b"TOKEN-SECRET" not in open(f"{path}{suffix}", "rb").read()
+
+
+def test_the_bot_waits_at_start_for_a_database_another_process_has_locked(
+    tmp_path, monkeypatch, caplog
+):
+    """A backup tool holds the write lock as the bot (re)starts: `build` waits for it (logged
+    once) instead of dying; with no wait allowed it is a StoreUnavailable saying why."""
+    from bot import config as config_module
+    from bot.app import build
+
+    monkeypatch.setattr("core.store.base.BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "busy.db"
+    cfg = config_module.load(None, env={}, use_cwd=False)
+    cfg.override({("store", "path"): str(path), ("data", "source"): "replay"})
+    Store.open(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    slept: list[float] = []
+
+    def wait(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            other.execute("ROLLBACK")  # the other process lets go
+
+    try:
+        cfg.override({("store", "open_wait_seconds"): 0.0})
+        with pytest.raises(StoreUnavailable, match="locked by another process"):
+            build(cfg, sleep=wait)
+        assert slept == []
+        cfg.override({("store", "open_wait_seconds"): 60.0})
+        with caplog.at_level(logging.WARNING, logger="bot.app"):
+            app = build(cfg, sleep=wait)  # the failed start let go of its process lock too
+        app.store.upsert_chat("telegram", "1")  # and it writes
+        app.store.close()
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+    assert slept == [1.0, 2.0, 4.0]
+    assert sum("Waiting for it" in r.getMessage() for r in caplog.records) == 1
