@@ -486,6 +486,16 @@ def report(args, run, world, db, chats, refusing, started, final) -> None:
         created = raised.get(pair)
         if created is not None and created != datetime.max:
             stalls.append(sends[0].at - created.timestamp())
+    timed = [(pair, sends[0].at) for pair, sends in copies.items()
+             if raised.get(pair) not in (None, datetime.max)]  # fmt: skip
+    longest = sorted(((at - raised[p].timestamp(), p, at) for p, at in timed), reverse=True)[:3]
+    for stall, (chat, level), at in longest:
+        since = at - stall
+        kills = sum(1 for k in run.kills if since <= k <= at)
+        down = sum(max(0.0, min(b, at) - max(a, since)) for a, b, _ in run.store_down)
+        print(f"  stall {stall:5.1f} s: chat {chat} level {level}, raised at"
+              f" +{since - started:.0f} s; {kills} kill(s) and {down:.0f} s of store faults"
+              " in between")  # fmt: skip
     print()
     print(f"run time                 {time.time() - started:8.0f} s")
     print(f"kills (SIGKILL)          {len(run.kills):8d}")
