@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.delivery.deliverer import Deliverer
 from core.delivery.summaries import Schedule
+from core.kernel.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Jobs:
         self.deliver_seconds = deliver_seconds
         self.scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
         self._stopping = False
+        self._tick_store_down = False  # the last tick met a store outage (logged once)
         self._running: set[asyncio.Task] = set()
         self._extra: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
 
@@ -129,9 +131,17 @@ class Jobs:
     async def check_alerts(self) -> None:
         try:
             stats = await self.monitor.tick()
+        except StoreUnavailable as error:  # locked elsewhere, disk full: a fault of the world
+            if not self._tick_store_down:
+                log.warning("alert tick skipped, rules keep their state: %s", error)
+            self._tick_store_down = True  # one line per outage, not one per tick
+            return
         except Exception:
             log.exception("alert tick failed; rules keep their state")
             return
+        if self._tick_store_down:
+            log.info("alert tick runs again: the store answers")
+            self._tick_store_down = False
         if stats.messages:
             log.info("alert tick: %d events → %d messages", stats.events, stats.messages)
             await self.deliver()  # on time: do not wait for the next delivery run
