@@ -149,6 +149,7 @@ def _assemble(config: Config, clock, source: Source, snapshots, market, store: S
     chat = Dispatcher(service)
     app = App(config, source, snapshots, market, store, chat, monitor, deliverer, jobs, senders)
     app.owned.extend(owned)
+    app.owned.append(monitor)  # its late readings stop before the store closes
     app.live = build_live(config, store, monitor, jobs, service.ctx, clock)
     if app.live is not None:
         app.owned.append(app.live)  # closed before the store: the batch in flight is written

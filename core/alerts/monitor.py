@@ -199,6 +199,15 @@ class Monitor:
         high, low, newest = await self._wick_range(symbol, self._since(symbol, now), snapshot.price)
         return snapshot, high, low, newest
 
+    async def aclose(self) -> None:
+        """Stop the readings still running past their budget (before the store closes: a reading
+        that finished would record its map there)."""
+        running = list(self._reading.values())
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+
     def _read_done(self, symbol: str, task: asyncio.Task) -> None:
         if self._reading.get(symbol) is task:
             del self._reading[symbol]

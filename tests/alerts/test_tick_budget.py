@@ -100,3 +100,15 @@ async def test_a_slow_symbol_sits_the_tick_out_and_fires_on_the_next_one(bot, ca
     await app.monitor.tick()
     await app.deliverer.deliver_due()
     assert len(alert_texts(sender)) == 2  # and never again
+
+
+async def test_closing_the_app_stops_a_reading_still_past_its_budget(bot):
+    app, clock, source, sender = bot
+    source.opened.set()
+    await app.service.handle(ME, "/alert ETH above 3060")  # (the command reads ETH's map)
+    source.opened.clear()
+    clock.advance(30)
+    assert (await app.monitor.tick()).late == 1  # ETH is held: its reading runs on
+    (reading,) = app.monitor._reading.values()
+    await app.aclose()
+    assert reading.cancelled()  # not left to record a map in the closed store
