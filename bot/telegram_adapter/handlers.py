@@ -3,8 +3,8 @@
 Rights: `can_manage_chat` is True in private chats and for a channel's own posts (its posters are
 its admins); in groups it is asked from getChatMember (administrator/creator) only for chat-wide
 commands, and for a button press or a /delalert on an alert the chat owns (the service says
-which), cached briefly (reading.py). `is_bot_admin` comes from `[telegram] admins`. The service refuses
-what a caller may not do, so a non-admin's /summary is refused there, with the service's words.
+which), cached briefly (reading.py). `is_bot_admin` comes from `[telegram] admins`. The service
+refuses what a caller may not do, so a non-admin's /summary is refused there, in its words.
 """
 
 from __future__ import annotations
