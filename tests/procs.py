@@ -19,13 +19,15 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from werkzeug import Request, Response
 
 from tests.fakes.exchange import KLINES, FakeExchange, RecordedRequest
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 # Alert ticks of the test processes: the 5 s of the config's floor made each wait for "one more
@@ -176,3 +178,21 @@ class BotProcess:
     @property
     def running(self) -> bool:
         return self.process.poll() is None
+
+
+# The fixtures of the real-process tests: importing `market_fixture` and `telegram_fixture`
+# gives a test module `market` (the watched exchange) and `telegram` (the fake Bot API).
+
+
+@pytest.fixture(name="market")
+def market_fixture() -> Iterator[WatchedExchange]:
+    with WatchedExchange() as fake:
+        yield fake
+
+
+@pytest.fixture(name="telegram")
+async def telegram_fixture() -> AsyncIterator[FakeTelegramAPI]:
+    fake = FakeTelegramAPI()
+    await fake.start()
+    yield fake
+    await fake.stop()

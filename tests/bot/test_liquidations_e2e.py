@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,27 +15,20 @@ import pytest
 from core.store import Store
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.ws_venues import FakeVenue, bybit_frame
-from tests.procs import TEST_TICK_SECONDS, BotProcess, WatchedExchange, write_config
+from tests.procs import (  # noqa: F401  (fixtures)
+    TEST_TICK_SECONDS,
+    BotProcess,
+    WatchedExchange,
+    market_fixture,
+    telegram_fixture,
+    write_config,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
 USER, ADMIN = 5001, 5002
 GROUP = -100999
 BELL = "🔔"
-
-
-@pytest.fixture
-def market() -> Iterator[WatchedExchange]:
-    with WatchedExchange() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegramAPI]:
-    fake = FakeTelegramAPI()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

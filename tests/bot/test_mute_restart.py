@@ -13,7 +13,6 @@ would do). Everything else, holding, the restart, the release, is the processes'
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,36 +20,16 @@ import pytest
 
 from core.kernel.clock import utcnow
 from core.store import Store
+from tests.bot import test_restart
 from tests.bot.test_restart import BELL, USER, Bots, command, confirm_updates
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.procs import WatchedExchange
+from tests.procs import WatchedExchange, market_fixture, telegram_fixture  # noqa: F401
+
+bots = test_restart.bots  # the fixture: processes on one config, killed at teardown
 
 pytestmark = pytest.mark.timeout(60)
 
 DIGEST = "🔕 While muted"
-
-
-@pytest.fixture
-def market() -> Iterator[WatchedExchange]:
-    with WatchedExchange() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegramAPI]:
-    fake = FakeTelegramAPI()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def bots(tmp_path, market, telegram) -> Iterator[Bots]:
-    started = Bots(tmp_path, market, telegram)
-    try:
-        yield started
-    finally:
-        started.kill_all()
 
 
 def held_lines(db: Path, chat_id: int) -> list[str]:

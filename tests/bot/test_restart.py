@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,27 +20,20 @@ from bot.telegram_adapter.render import plan_parts
 from core.kernel import fmt
 from core.store import Store
 from tests.fakes.telegram_api import ApiCall, FakeTelegramAPI
-from tests.procs import TEST_TICK_SECONDS, BotProcess, WatchedExchange, write_config
+from tests.procs import (  # noqa: F401  (fixtures)
+    TEST_TICK_SECONDS,
+    BotProcess,
+    WatchedExchange,
+    market_fixture,
+    telegram_fixture,
+    write_config,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
 USER = 5001
 GROUP = -100777  # a group the bot is in; plain chatter there gets no answer
 BELL = "🔔"  # every alert message's title starts with it; command replies never do
-
-
-@pytest.fixture
-def market() -> Iterator[WatchedExchange]:
-    with WatchedExchange() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegramAPI]:
-    fake = FakeTelegramAPI()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class Bots:
