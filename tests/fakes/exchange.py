@@ -133,7 +133,57 @@ class _Server(HTTPServerBase):
         self.server.serve_forever(poll_interval=0.02)  # stop() returns quickly
 
 
-class FakeExchange:
+class RequestLog:
+    """What every loopback venue fake keeps under one lock: each request as it arrived, and the
+    faults queued for the next requests to a path (`Fault.times` of them each)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._requests: dict[str, list[RecordedRequest]] = defaultdict(list)
+
+    def _queue_fault(self, path: str, fault: Fault) -> None:
+        with self._lock:
+            self._faults[path].append(fault)
+
+    def _arrived(self, request: Request) -> tuple[dict[str, str], Fault | None]:
+        """Log `request`; its query and the fault it is to get, if any."""
+        query = {k: v for k, v in request.args.items()}
+        with self._lock:
+            self._requests[request.path].append(
+                RecordedRequest(request.path, query, dict(request.headers))
+            )
+            return query, self._take_fault(request.path)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        queue = self._faults.get(path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.popleft()
+        return fault
+
+    def requests(self, path: str) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests[path])
+
+    def count(self, path: str) -> int:
+        with self._lock:
+            return len(self._requests[path])
+
+    def total_requests(self) -> int:
+        """Requests seen on every path since the last reset."""
+        with self._lock:
+            return sum(len(seen) for seen in self._requests.values())
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+
+class FakeExchange(RequestLog):
     """See the module docstring."""
 
     def __init__(
@@ -145,12 +195,10 @@ class FakeExchange:
     ):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.coinglass_key = coinglass_key
-        self._lock = threading.Lock()
+        super().__init__()
         self._stopping = threading.Event()
         self._markets: dict[str, Market] = {}
         self._coinglass: dict[str, dict] = {}
-        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
-        self._requests: dict[str, list[RecordedRequest]] = defaultdict(list)
         self._server = _Server(self._handle)
         # the universe endpoints (tests/fakes/exchange_universe.py): listings that are not
         # trading perpetuals ({"coin", "status"/"contractType"...}) and 24 h volume multipliers
@@ -258,8 +306,7 @@ class FakeExchange:
         only a body, garbage or a delay is given."""
         if status is None:
             status = 200 if (body is not None or garbage or delay) else 500
-        with self._lock:
-            self._faults[path].append(Fault(status, times, retry_after, body, garbage, delay))
+        self._queue_fault(path, Fault(status, times, retry_after, body, garbage, delay))
 
     def rate_limit(self, path: str, retry_after: float = 1, times: int = 1) -> None:
         body = {"code": -1003, "msg": "Too many requests."} if path != COINGLASS_MAP else None
@@ -268,32 +315,10 @@ class FakeExchange:
     def upgrade_plan(self, times: int = 1) -> None:
         self.fail(COINGLASS_MAP, 200, times=times, body={"code": "401", "msg": "Upgrade plan"})
 
-    def requests(self, path: str) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests[path])
-
-    def count(self, path: str) -> int:
-        with self._lock:
-            return len(self._requests[path])
-
-    def total_requests(self) -> int:
-        """Requests seen on every path since the last reset."""
-        with self._lock:
-            return sum(len(seen) for seen in self._requests.values())
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self._requests.clear()
-
     # ---- HTTP --------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
-        query = {k: v for k, v in request.args.items()}
-        with self._lock:
-            self._requests[request.path].append(
-                RecordedRequest(request.path, query, dict(request.headers))
-            )
-            fault = self._take_fault(request.path)
+        query, fault = self._arrived(request)
         if fault is not None:
             if fault.delay:
                 self._stopping.wait(fault.delay)
@@ -322,16 +347,6 @@ class FakeExchange:
             return json_response({"code": -5000, "msg": "Path not found"}, 404)
         with self._lock:
             return route()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.popleft()
-        return fault
 
 
 @pytest.fixture(name="exchange")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 from werkzeug import Request, Response
 
-from tests.fakes.exchange import Fault, RecordedRequest, _Server
+from tests.fakes.exchange import Fault, RequestLog, _Server
 from tests.fakes.exchange_data import DAY_MS, HISTORY_DAYS, TICK_MS, WORKED_PRICE, Market
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
@@ -39,16 +38,14 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(json.dumps(body), status, headers=headers, content_type="application/json")
 
 
-class VenueFake:
+class VenueFake(RequestLog):
     """Base of FakeBybit and FakeOkx: subclasses set `routes()` and `_error_body`."""
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None, default_symbols=True):
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.Lock()
+        super().__init__()
         self._stopping = threading.Event()
         self.markets: dict[str, Market] = {}
-        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
-        self._requests: dict[str, list[RecordedRequest]] = defaultdict(list)
         self._server = _Server(self._handle)
         if default_symbols:
             self.add_symbol("BTC", WORKED_PRICE, oi_usd=5e9)
@@ -124,24 +121,7 @@ class VenueFake:
         fault = Fault(
             status, times, retry_after, body if html is None else html, html is not None, delay
         )
-        with self._lock:
-            self._faults[path].append(fault)
-
-    def requests(self, path: str) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests[path])
-
-    def count(self, path: str) -> int:
-        with self._lock:
-            return len(self._requests[path])
-
-    def total_requests(self) -> int:
-        with self._lock:
-            return sum(len(seen) for seen in self._requests.values())
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self._requests.clear()
+        self._queue_fault(path, fault)
 
     # ---- HTTP --------------------------------------------------------------------------
 
@@ -152,12 +132,7 @@ class VenueFake:
         return json_response({"msg": "not found"}, 404)
 
     def _handle(self, request: Request) -> Response:
-        query = {k: v for k, v in request.args.items()}
-        with self._lock:
-            self._requests[request.path].append(
-                RecordedRequest(request.path, query, dict(request.headers))
-            )
-            fault = self._take_fault(request.path)
+        query, fault = self._arrived(request)
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)
             if fault.status == 200 and fault.body is None:
@@ -173,16 +148,6 @@ class VenueFake:
             return self.not_found()
         with self._lock:
             return route(query)
-
-    def _take_fault(self, path: str) -> Fault | None:
-        queue = self._faults.get(path)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.popleft()
-        return fault
 
 
 def grid_between(first: int, last: int, step: int) -> list[int]:
