@@ -37,23 +37,11 @@ class DeliveryWire:
     def __init__(self, limit: int = 1):
         self.limit = max(1, int(limit))
         self._gates: dict[str, asyncio.Semaphore] = {}
-        self.busiest = 0  # the most requests seen in flight at once on one platform (tests)
-        self._in_flight: dict[str, int] = {}
 
     def gate(self, platform: str) -> asyncio.Semaphore:
         if platform not in self._gates:
             self._gates[platform] = asyncio.Semaphore(self.limit)
         return self._gates[platform]
-
-    @asynccontextmanager
-    async def hold(self, platform: str) -> AsyncIterator[None]:
-        async with self.gate(platform):
-            count = self._in_flight[platform] = self._in_flight.get(platform, 0) + 1
-            self.busiest = max(self.busiest, count)
-            try:
-                yield
-            finally:
-                self._in_flight[platform] -= 1
 
 
 @dataclass(frozen=True)
@@ -83,7 +71,7 @@ async def on_the_wire() -> AsyncIterator[None]:
     if current is None:
         yield
         return
-    async with current.wire.hold(current.platform):
+    async with current.wire.gate(current.platform):
         yield
 
 
