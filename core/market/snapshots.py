@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from core.kernel.clock import utcnow
 from core.kernel.errors import LiqwatchError, SourceError, SourceUnavailable, UnknownSymbol
+from core.kernel.expiring import ExpiringSet
 from core.market.sources.port import Source
 from core.types import Snapshot
 
@@ -53,9 +54,9 @@ class SnapshotCache:
         self.clock = clock
         self._good: dict[str, Fetched] = {}
         self._inflight: dict[str, asyncio.Future[Snapshot]] = {}
-        # Symbols the exchange called unknown, and when: forgotten after UNKNOWN_FOR, so a
-        # listing (or a symbol that was only briefly refused) comes back by itself.
-        self._unknown: dict[str, datetime] = {}
+        # Symbols the exchange called unknown: forgotten after UNKNOWN_FOR, so a listing (or a
+        # symbol that was only briefly refused) comes back by itself.
+        self._unknown = ExpiringSet(UNKNOWN_FOR, clock, MAX_UNKNOWN)
         self._failing: set[str] = set()  # symbols whose last fetch failed (logged once)
         self._limit = asyncio.Semaphore(max_concurrency)
 
@@ -143,19 +144,11 @@ class SnapshotCache:
             self._inflight.pop(symbol, None)
 
     def _is_unknown(self, symbol: str) -> bool:
-        since = self._unknown.get(symbol)
-        if since is None:
-            return False
-        if self.clock() - since >= UNKNOWN_FOR:
-            del self._unknown[symbol]
-            return False
-        return True
+        return symbol in self._unknown
 
     def _note_failure(self, symbol: str, exc: BaseException) -> None:
         if isinstance(exc, UnknownSymbol):
-            if len(self._unknown) >= MAX_UNKNOWN:  # bounded: users can type any name
-                self._unknown.pop(next(iter(self._unknown)))
-            self._unknown[symbol] = self.clock()
+            self._unknown.add(symbol)
             return
         if isinstance(exc, SourceError) and symbol not in self._failing:
             self._failing.add(symbol)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from core.kernel.errors import SourceUnavailable, UnknownSymbol
+from core.kernel.expiring import ExpiringSet
 from core.market.sources.venues import Venue
 
 log = logging.getLogger(__name__)
@@ -41,18 +42,11 @@ class VenueCalls:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.budget = budget_seconds
-        self._clock = clock
         self._running: dict[tuple[str, str], asyncio.Task] = {}
-        self._unlisted: dict[tuple[str, str], float] = {}  # (venue, coin) → when it said so
+        self._unlisted = ExpiringSet(UNLISTED_FOR, clock, MAX_UNLISTED)  # (venue, coin) said so
 
     def unlisted(self, venue: Venue, coin: str) -> bool:
-        said = self._unlisted.get((venue.name, coin))
-        if said is None:
-            return False
-        if self._clock() - said >= UNLISTED_FOR:
-            del self._unlisted[(venue.name, coin)]
-            return False
-        return True
+        return (venue.name, coin) in self._unlisted
 
     async def ask(
         self,
@@ -101,9 +95,7 @@ class VenueCalls:
                 return
             error = done.exception()  # retrieved: a background failure is not "never retrieved"
             if isinstance(error, UnknownSymbol):
-                if len(self._unlisted) >= MAX_UNLISTED:
-                    self._unlisted.clear()
-                self._unlisted[key] = self._clock()
+                self._unlisted.add(key)
 
         task.add_done_callback(finished)
         return task
