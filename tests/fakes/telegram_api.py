@@ -1,9 +1,10 @@
 """A fake Telegram Bot API server on 127.0.0.1 (aiohttp), for adapter tests and benchmarks.
 
-It answers the methods the adapter uses, records every call with its parameters, lets a test push
-updates (the getUpdates long poll returns as soon as one is queued), can fail the next N calls of a
-method (429 with `retry_after`, 403 blocked, 400 chat not found) and can enforce a global message
-rate (a token bucket holding one second of messages, answering 429 past it), as Telegram does.
+It answers the methods the adapter uses (telegram_methods.py), records every call with its
+parameters, lets a test push updates (the getUpdates long poll returns as soon as one is queued),
+can fail the next N calls of a method (429 with `retry_after`, 403 blocked, 400 chat not found)
+and can enforce a global message rate (a token bucket holding one second of messages, answering
+429 past it), as Telegram does.
 
 Tests wait on what the server saw (`await fake.wait_for("sendMessage", count=2)`), never sleep.
 
@@ -26,7 +27,8 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.corpus import load
-from tests.fakes.telegram_updates import BOT_ID, TelegramUpdates
+from tests.fakes.telegram_methods import BotApiMethods
+from tests.fakes.telegram_updates import TelegramUpdates
 
 # Values PTB sends JSON-encoded in form fields; everything else stays the string it was.
 _JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "media", "scope"}
@@ -79,7 +81,7 @@ class _TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class FakeTelegramAPI(TelegramUpdates):
+class FakeTelegramAPI(TelegramUpdates, BotApiMethods):
     """Start with `await fake.start()`; point the bot at `fake.api_base_url`. The update builders
     (`fake.message(...)`, `fake.callback(...)`, ...) come from TelegramUpdates."""
 
@@ -312,118 +314,6 @@ class FakeTelegramAPI(TelegramUpdates):
             fault.remaining -= 1
             return fault
         return None
-
-    def _sent(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
-        chat_id = params["chat_id"]
-        msg: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": self._chat(chat_id)
-            if isinstance(chat_id, int)
-            else {"id": -1, "type": "channel"},
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": self.username},
-            **content,
-        }
-        if "reply_markup" in params:
-            msg["reply_markup"] = params["reply_markup"]
-        if "message_thread_id" in params:
-            msg["message_thread_id"] = params["message_thread_id"]
-        return msg
-
-    # ---- methods -------------------------------------------------------------------------
-
-    async def _m_getMe(self, params: dict, files: dict) -> dict[str, Any]:
-        return {
-            "id": BOT_ID,
-            "is_bot": True,
-            "first_name": "liqwatch",
-            "username": self.username,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-        }
-
-    async def _m_getUpdates(self, params: dict, files: dict) -> list[dict[str, Any]]:
-        offset = int(params.get("offset") or 0)
-        timeout = float(params.get("timeout") or 0)
-        async with self._changed:
-            # Updates below the offset were confirmed by the client: forget them.
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            if not self._updates and timeout > 0:
-                try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: self._updates), timeout)
-                except TimeoutError:
-                    pass
-            return list(self._updates[: int(params.get("limit") or 100)])
-
-    async def _m_sendMessage(self, params: dict, files: dict) -> dict[str, Any]:
-        return self._sent(params, text=params.get("text", ""))
-
-    async def _m_sendPhoto(self, params: dict, files: dict) -> dict[str, Any]:
-        photo = [{"file_id": "photo1", "file_unique_id": "u1", "width": 800, "height": 600}]
-        return self._sent(params, photo=photo, caption=params.get("caption", ""))
-
-    async def _m_editMessageText(self, params: dict, files: dict) -> dict[str, Any]:
-        msg = self._sent(params, text=params.get("text", ""))
-        msg["message_id"] = params["message_id"]
-        return msg
-
-    async def _m_editMessageMedia(self, params: dict, files: dict) -> dict[str, Any]:
-        media = params.get("media") or {}
-        photo = [{"file_id": "photo2", "file_unique_id": "u2", "width": 800, "height": 600}]
-        msg = self._sent(params, photo=photo, caption=media.get("caption", ""))
-        msg["message_id"] = params["message_id"]
-        return msg
-
-    async def _m_editMessageReplyMarkup(self, params: dict, files: dict) -> dict[str, Any]:
-        msg = self._sent(params, text="")
-        msg["message_id"] = params["message_id"]
-        return msg
-
-    async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
-        return True
-
-    async def _m_getChatMember(self, params: dict, files: dict) -> dict[str, Any]:
-        key = (params["chat_id"], params["user_id"])
-        status = self.member_status.get(key, self.default_member_status)
-        return self._member(status, params["user_id"])
-
-    async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
-        return True
-
-    async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
-        self.webhook = {}
-        return True
-
-    async def _m_getWebhookInfo(self, params: dict, files: dict) -> dict[str, Any]:
-        # https://core.telegram.org/bots/api#webhookinfo
-        info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False}
-        return {**info, "pending_update_count": 0}
-
-    async def _m_setWebhook(self, params: dict, files: dict) -> bool:
-        # https://core.telegram.org/bots/api#setwebhook: url, secret_token, allowed_updates...
-        self.webhook = dict(params)
-        return True
-
-    async def post_to_webhook(self, update: dict[str, Any], secret: str | None = "as set") -> int:
-        """POST one update to the URL setWebhook registered, as Telegram does: JSON body and the
-        X-Telegram-Bot-Api-Secret-Token header (the registered secret, another, or none).
-        Returns the HTTP status the bot answered."""
-        import httpx
-
-        update = {"update_id": next(self._update_ids), **update}
-        headers = {"Content-Type": "application/json"}
-        token = self.webhook.get("secret_token") if secret == "as set" else secret
-        if token is not None:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = token
-        async with httpx.AsyncClient() as client:
-            reply = await client.post(
-                self.webhook["url"], content=json.dumps(update), headers=headers
-            )
-        return reply.status_code
-
-    async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
-        return True
 
 
 def _decode(key: str, value: str) -> Any:
