@@ -17,23 +17,19 @@ one limiter per client holds that budget for every symbol.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
 
-from core.kernel.clock import utcnow
-from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize, pair
-from core.market.sources.binance import Clock, Kline, OpenInterestPoint
+from core.market.sources.binance import Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
-from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep
+from core.market.sources.http import JsonReply
 from core.market.sources.http import finite_number as _number
 from core.market.sources.venues import (
-    PagedHistory,
+    HttpVenue,
     Rate,
-    RateLimiter,
     TakerSplit,
     between,
     venue_config,
@@ -53,7 +49,7 @@ _RETRY_CODES = {10000, 10006, 10016}  # server timeout, too many visits, system 
 _MAX_CURSOR_PAGES = 20  # a cursor that never ends is a fault, not a reason to loop forever
 
 
-class BybitClient(PagedHistory):
+class BybitClient(HttpVenue):
     """Async client of Bybit's v5 public linear endpoints, as a venue of the estimate."""
 
     kline_page = KLINE_LIMIT
@@ -64,32 +60,9 @@ class BybitClient(PagedHistory):
     limits = PageLimits(kline_rows=KLINE_LIMIT, oi_rows=OPEN_INTEREST_LIMIT, oi_kept_days=None)
     taker_split: TakerSplit = "none"
 
-    def __init__(
-        self,
-        base_url: str = "https://api.bybit.com",
-        *,
-        timeout_seconds: float = 10.0,
-        clock: Clock | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-        limiter: RateLimiter | None = None,
-    ):
-        self._clock = clock or utcnow
-        self._sleep = sleep
-        self._http = JsonFetcher(
-            base_url, vendor=self.vendor, timeout_seconds=timeout_seconds, retry=retry, sleep=sleep
-        )
-        self.limiter = limiter or RateLimiter(RATES)
-
-    @classmethod
-    def from_config(cls, config: Config, clock: Clock | None = None, **kwargs: Any) -> BybitClient:
-        section = config.section("sources.bybit")
-        return cls(
-            section["base_url"], timeout_seconds=section["timeout_seconds"], clock=clock, **kwargs
-        )
-
-    def now_ms(self) -> int:
-        return int(self._clock().timestamp() * 1000)
+    section = "sources.bybit"
+    default_base_url = "https://api.bybit.com"
+    rates = RATES
 
     async def mark_price(self, coin: str) -> float:
         result = await self._get("/v5/market/tickers", coin, {})

@@ -29,18 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.kernel.clock import utcnow
-from core.kernel.config import Config
 from core.kernel.errors import SourceRejected, SourceUnavailable, UnknownSymbol
 from core.kernel.symbols import normalize
-from core.market.sources.binance import Clock, Kline, OpenInterestPoint
+from core.market.sources.binance import Kline, OpenInterestPoint
 from core.market.sources.history import PageLimits
-from core.market.sources.http import JsonFetcher, JsonReply, RetryPolicy, Sleep, gather_or_cancel
+from core.market.sources.http import JsonReply, gather_or_cancel
 from core.market.sources.http import finite_number as _number
 from core.market.sources.venues import (
-    PagedHistory,
+    HttpVenue,
     Rate,
-    RateLimiter,
     TakerSplit,
     between,
     venue_config,
@@ -81,7 +78,7 @@ def inst_id(coin: str) -> str:
     return f"{normalize(coin)}-USDT-SWAP"
 
 
-class OkxClient(PagedHistory):
+class OkxClient(HttpVenue):
     """Async client of OKX's v5 public swap endpoints, as a venue of the estimate."""
 
     kline_page = CANDLE_LIMIT
@@ -94,35 +91,15 @@ class OkxClient(PagedHistory):
     )
     taker_split: TakerSplit = "points"
 
-    def __init__(
-        self,
-        base_url: str = "https://www.okx.com",
-        *,
-        timeout_seconds: float = 10.0,
-        clock: Clock | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-        limiter: RateLimiter | None = None,
-    ):
-        self._clock = clock or utcnow
-        self._sleep = sleep
-        self._http = JsonFetcher(
-            base_url, vendor=self.vendor, timeout_seconds=timeout_seconds, retry=retry, sleep=sleep
-        )
-        self.limiter = limiter or RateLimiter(RATES)
+    section = "sources.okx"
+    default_base_url = "https://www.okx.com"
+    rates = RATES
+
+    def __init__(self, base_url: str | None = None, **kwargs: Any):
+        super().__init__(base_url, **kwargs)
         self._instruments: dict[str, dict] = {}
         self._instruments_at: float | None = None
         self._instruments_lock = asyncio.Lock()
-
-    @classmethod
-    def from_config(cls, config: Config, clock: Clock | None = None, **kwargs: Any) -> OkxClient:
-        section = config.section("sources.okx")
-        return cls(
-            section["base_url"], timeout_seconds=section["timeout_seconds"], clock=clock, **kwargs
-        )
-
-    def now_ms(self) -> int:
-        return int(self._clock().timestamp() * 1000)
 
     async def contract_value(self, coin: str) -> float:
         """Coins per contract of the coin's USDT swap; UnknownSymbol when OKX lists none."""

@@ -21,20 +21,22 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
-from core.kernel.config import ConfigPart
+from core.kernel.clock import utcnow
+from core.kernel.config import Config, ConfigPart
 from core.market.sources.binance import (
     KLINES_MAX_LIMIT,
     OPEN_INTEREST_MAX_LIMIT,
     BinanceClient,
+    Clock,
     Kline,
     OpenInterestPoint,
     interval_ms,
     page_windows,
 )
 from core.market.sources.history import BINANCE_LIMITS, PageLimits
-from core.market.sources.http import gather_or_cancel
+from core.market.sources.http import JsonFetcher, RetryPolicy, Sleep, gather_or_cancel
 from core.types import Candle
 
 TakerSplit = Literal["klines", "points", "none"]
@@ -195,6 +197,48 @@ class PagedHistory:
         if start > now:
             return []
         return [k.candle() for k in await self.klines_between(coin, interval, start, now)]
+
+
+class HttpVenue(PagedHistory):
+    """A venue client over one JsonFetcher and its own rate limiter (Bybit, OKX): the
+    constructor, `from_config` and clock they share. A subclass sets `vendor`, `section` (its
+    config section), `default_base_url` and `rates` (its documented limits)."""
+
+    vendor: str
+    section: str
+    default_base_url: str
+    rates: dict[str, Rate]
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_seconds: float = 10.0,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        limiter: RateLimiter | None = None,
+    ):
+        self._clock = clock or utcnow
+        self._sleep = sleep
+        self._http = JsonFetcher(
+            base_url or self.default_base_url,
+            vendor=self.vendor,
+            timeout_seconds=timeout_seconds,
+            retry=retry,
+            sleep=sleep,
+        )
+        self.limiter = limiter or RateLimiter(self.rates)
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Clock | None = None, **kwargs: Any) -> Self:
+        section = config.section(cls.section)
+        return cls(
+            section["base_url"], timeout_seconds=section["timeout_seconds"], clock=clock, **kwargs
+        )
+
+    def now_ms(self) -> int:
+        return int(self._clock().timestamp() * 1000)
 
 
 class BinanceVenue(PagedHistory):
